@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what building and running angzarr_store needs on Debian 12, skipping what is present:
+# PostgreSQL 15 with its server headers, libclang, sudo, and cargo-pgrx at the version
+# Cargo.lock pins for pgrx. Safe to run again; a current machine returns in about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+need_apt=()
+for pkg in postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev pkg-config libssl-dev sudo; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
+done
+if ((${#need_apt[@]})); then
+    echo "setup: installing ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+fi
+
+# The pgrx version the lockfile pins; cargo-pgrx must match it exactly.
+pgrx_version=$(awk '/^name = "pgrx"$/ {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)
+[ -n "$pgrx_version" ] || { echo "setup: no pgrx in Cargo.lock" >&2; exit 1; }
+if [ "$(cargo pgrx --version 2>/dev/null | awk '{print $2}')" != "$pgrx_version" ]; then
+    echo "setup: installing cargo-pgrx $pgrx_version (takes about 7 minutes)"
+    cargo install --locked cargo-pgrx --version "$pgrx_version"
+fi
+if ! grep -q "pg15" "${PGRX_HOME:-$HOME/.pgrx}/config.toml" 2>/dev/null; then
+    # Never a bare `cargo pgrx init`: it would try to download PostgreSQL.
+    cargo pgrx init --pg15 "$PG_CONFIG"
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy

@@ -1,0 +1,28 @@
+-- The first sequence of `root` that belongs to `edition` itself; main's events below it are
+-- part of the edition's history. NULL on main, or when nothing pins it yet (then the edition
+-- sees all of main's history). Explicit points win over the implicit one (first own event).
+CREATE FUNCTION angzarr._divergence_sequence(domain text, edition text, root uuid)
+RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN $2 = 'angzarr' THEN NULL ELSE
+        least(
+            (SELECT min(e.sequence) FROM angzarr.events e
+              WHERE e.domain = $1 AND e.edition = $2 AND e.root = $3),
+            (SELECT d.sequence FROM angzarr.edition_divergences d
+              WHERE d.edition = $2 AND d.domain = $1),
+            (SELECT coalesce(max(m.sequence) + 1, 0)
+               FROM angzarr.editions ed JOIN angzarr.events m
+                 ON m.domain = $1 AND m.edition = 'angzarr' AND m.root = $3
+                AND m.created_at < ed.diverged_at
+              WHERE ed.name = $2 AND ed.diverged_at IS NOT NULL))
+    END
+$$;
+COMMENT ON FUNCTION angzarr._divergence_sequence(text, text, uuid) IS
+    'Internal: where an edition''s own history of an aggregate starts.';
+
+-- Stored spelling of an edition name: NULL and '' mean the main timeline.
+CREATE FUNCTION angzarr._edition(edition text)
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT coalesce(nullif($1, ''), 'angzarr')
+$$;
+COMMENT ON FUNCTION angzarr._edition(text) IS
+    'Internal: normalises an edition name (NULL and empty mean main).';

@@ -1,0 +1,41 @@
+-- One aggregate's events in sequence order within [from_sequence, to_sequence), at most
+-- max_count of them. On a named edition: main's events below the divergence point, then the
+-- edition's own. A plain SQL function, so the planner inlines it into the caller's query.
+CREATE FUNCTION angzarr.read_stream(
+    domain text,
+    root uuid,
+    from_sequence bigint DEFAULT 0,
+    to_sequence bigint DEFAULT NULL,
+    max_count bigint DEFAULT NULL,
+    edition text DEFAULT 'angzarr')
+RETURNS TABLE (
+    sequence bigint,
+    event_type text,
+    payload bytea,
+    correlation_id text,
+    created_at timestamptz,
+    id uuid,
+    edition text,
+    global_position bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT s.sequence, s.event_type, s.payload, s.correlation_id, s.created_at, s.id, s.edition,
+           s.global_position
+      FROM (SELECT e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, e.id,
+                   e.edition, e.global_position
+              FROM angzarr.events e
+             WHERE e.domain = $1 AND e.edition = angzarr._edition($6) AND e.root = $2
+            UNION ALL
+            SELECT m.sequence, m.event_type, m.payload, m.correlation_id, m.created_at, m.id,
+                   m.edition, m.global_position
+              FROM angzarr.events m
+             WHERE angzarr._edition($6) <> 'angzarr'
+               AND m.domain = $1 AND m.edition = 'angzarr' AND m.root = $2
+               AND m.sequence < coalesce(angzarr._divergence_sequence($1, angzarr._edition($6), $2),
+                                         9223372036854775807)) s
+     WHERE angzarr._check_range($3, $4, $5)
+       AND s.sequence >= $3 AND ($4 IS NULL OR s.sequence < $4)
+     ORDER BY s.sequence
+     LIMIT $5
+$$;
+COMMENT ON FUNCTION angzarr.read_stream(text, uuid, bigint, bigint, bigint, text) IS
+    'Reads one aggregate''s events in [from_sequence, to_sequence), oldest first, at most max_count.';

@@ -1,0 +1,40 @@
+-- Every event ever appended. Rows are immutable; the BEFORE INSERT trigger assigns `sequence`,
+-- `global_position` and `feed_tx`, whatever the writer put there.
+CREATE TABLE angzarr.events (
+    -- Gap-free position inside (domain, edition, root): 0, 1, 2, ...
+    sequence bigint NOT NULL,
+    domain text COLLATE "C" NOT NULL,
+    -- Timeline: 'angzarr' is the protected main timeline; NULL and '' are stored as 'angzarr'.
+    edition text COLLATE "C" NOT NULL DEFAULT 'angzarr',
+    root uuid NOT NULL,
+    event_type text NOT NULL,
+    payload bytea NOT NULL,
+    correlation_id text,
+    -- Set on every row of an idempotent append (angzarr's "external id").
+    idempotency_key text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    -- Global feed order is (feed_tx, global_position); see angzarr.read_feed().
+    feed_tx bigint NOT NULL,
+    global_position bigint NOT NULL,
+    CONSTRAINT events_stream_key PRIMARY KEY (domain, edition, root, sequence),
+    CONSTRAINT events_id_key UNIQUE (id),
+    CONSTRAINT events_feed_key UNIQUE (feed_tx, global_position),
+    CONSTRAINT events_event_type_check CHECK (event_type <> '' AND octet_length(event_type) <= 512)
+);
+COMMENT ON TABLE angzarr.events IS 'Immutable event log; append with angzarr.append_events() or INSERT.';
+
+-- Positions for the global feed; drawn by the trigger after the aggregate lock is held.
+CREATE SEQUENCE angzarr.events_global_position_seq AS bigint;
+
+-- Correlation queries: every event of a business process across aggregates.
+CREATE INDEX events_correlation_idx ON angzarr.events (correlation_id)
+    WHERE correlation_id IS NOT NULL;
+
+-- Idempotent appends look up their earlier range through this index.
+CREATE INDEX events_idempotency_idx ON angzarr.events (domain, edition, root, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+-- pg_dump includes the events and the feed position counter.
+SELECT pg_catalog.pg_extension_config_dump('angzarr.events', '');
+SELECT pg_catalog.pg_extension_config_dump('angzarr.events_global_position_seq', '');

@@ -1,0 +1,82 @@
+//! SQL functions implemented in Rust. Each body delegates to a plain Rust module; DML stays in
+//! SQL (`sql/fn_*.sql`) so that errors raised by the trigger keep their own SQLSTATE.
+
+use pgrx::prelude::*;
+
+use crate::errors::{self, AppendError};
+use crate::expectations::AggregateKey;
+use crate::names;
+use crate::stream_head;
+use crate::tx_state;
+
+fn key(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid) -> Result<AggregateKey, AppendError> {
+    Ok(AggregateKey {
+        domain: names::check_domain(domain)?.to_string(),
+        edition: names::normalize_edition(edition)?.to_string(),
+        root: *root.as_bytes(),
+    })
+}
+
+/// Registers the next sequence the caller expects `root` to have; the trigger checks it against
+/// the next row written to that aggregate in this transaction.
+#[pg_extern(volatile, parallel_unsafe, name = "_expect_next_sequence")]
+fn expect_next_sequence(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid, next_sequence: i64) {
+    let checked = key(domain, edition, root).and_then(|k| {
+        if next_sequence < 0 {
+            return Err(AppendError::invalid_with(
+                "22003",
+                format!("expected_sequence {next_sequence} is negative"),
+                "Pass the next sequence you expect (0 for a new aggregate), or NULL for any.",
+            ));
+        }
+        Ok(k)
+    });
+    match checked {
+        Ok(k) => tx_state::with(|s| s.expect(k, next_sequence)),
+        Err(e) => errors::raise(e),
+    }
+}
+
+/// Takes the aggregate's append lock for the rest of the transaction.
+#[pg_extern(volatile, parallel_unsafe, name = "_lock_aggregate")]
+fn lock_aggregate(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid) {
+    match key(domain, edition, root) {
+        Ok(k) => stream_head::lock(&k),
+        Err(e) => errors::raise(e),
+    }
+}
+
+/// The advisory lock key writers of this aggregate hold (see pg_locks, objid/classid).
+#[pg_extern(immutable, parallel_safe)]
+fn aggregate_lock_key(domain: Option<&str>, root: pgrx::Uuid, edition: default!(Option<&str>, "'angzarr'")) -> i64 {
+    match key(domain, edition, root) {
+        Ok(k) => stream_head::lock_key(&k),
+        Err(e) => errors::raise(e),
+    }
+}
+
+/// Validates a read range once per query; raises 22023 for a negative bound or count.
+#[pg_extern(stable, parallel_safe, name = "_check_range")]
+fn check_range(from_sequence: Option<i64>, to_sequence: Option<i64>, max_count: Option<i64>) -> bool {
+    let problem = match (from_sequence, to_sequence, max_count) {
+        (None, _, _) => Some("from_sequence must not be NULL".to_string()),
+        (Some(f), _, _) if f < 0 => Some(format!("from_sequence {f} is negative")),
+        (_, Some(t), _) if t < 0 => Some(format!("to_sequence {t} is negative")),
+        (_, _, Some(m)) if m < 0 => Some(format!("max_count {m} is negative")),
+        _ => None,
+    };
+    if let Some(message) = problem {
+        errors::raise(AppendError::invalid_with(
+            "22023",
+            message,
+            "Ranges are half-open [from_sequence, to_sequence) with from_sequence >= 0.",
+        ));
+    }
+    true
+}
+
+/// The payload as JSON when it is UTF-8 JSON text, else NULL.
+#[pg_extern(immutable, strict, parallel_safe)]
+fn payload_json(payload: &[u8]) -> Option<pgrx::JsonB> {
+    serde_json::from_slice::<serde_json::Value>(payload).ok().map(pgrx::JsonB)
+}

@@ -1,0 +1,63 @@
+//! angzarr_store: an event store inside PostgreSQL.
+//!
+//! The SQL objects live in `sql/`, one concern per file, loaded below in dependency order.
+//! Rust covers the hot append path (the sequence trigger), validation and protobuf.
+
+use pgrx::prelude::*;
+
+pub mod errors;
+pub mod expectations;
+mod functions;
+pub mod names;
+mod notify;
+mod stream_head;
+mod trigger;
+mod tx_state;
+
+::pgrx::pg_module_magic!(name, version);
+
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    tx_state::register_callbacks();
+}
+
+extension_sql_file!("../sql/table_events.sql", name = "table_events", bootstrap);
+extension_sql_file!("../sql/table_editions.sql", name = "table_editions", requires = ["table_events"]);
+extension_sql_file!(
+    "../sql/fn_editions_internal.sql",
+    name = "fn_editions_internal",
+    requires = ["table_editions"]
+);
+extension_sql_file!(
+    "../sql/trigger_events_sequence.sql",
+    name = "trigger_events_sequence",
+    requires = ["fn_editions_internal", trigger::_events_before_insert]
+);
+extension_sql_file!(
+    "../sql/trigger_events_immutable.sql",
+    name = "trigger_events_immutable",
+    requires = ["table_events"]
+);
+extension_sql_file!(
+    "../sql/fn_append_events.sql",
+    name = "fn_append_events",
+    requires = [
+        "trigger_events_sequence",
+        functions::expect_next_sequence,
+        functions::lock_aggregate
+    ]
+);
+extension_sql_file!(
+    "../sql/fn_read_stream.sql",
+    name = "fn_read_stream",
+    requires = ["fn_editions_internal", functions::check_range]
+);
+
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

@@ -1,0 +1,167 @@
+//! Finding an aggregate's head: one advisory lock and one backward index probe per aggregate
+//! per transaction.
+//!
+//! The probe reads through the latest snapshot rather than the transaction's, so that a
+//! REPEATABLE READ writer continues from what has really been committed (its stale reads are
+//! caught by its expected sequence, never by a unique violation).
+
+use std::cell::Cell;
+
+use pgrx::pg_sys;
+use pgrx::IntoDatum;
+
+use crate::expectations::AggregateKey;
+use crate::tx_state::StreamHead;
+
+/// Column numbers and object ids of one `angzarr.events` relation, looked up once per backend.
+#[derive(Debug, Clone, Copy)]
+pub struct EventsCatalog {
+    pub rel: pg_sys::Oid,
+    pub stream_index: pg_sys::Oid,
+    pub position_sequence: pg_sys::Oid,
+    pub att_domain: i32,
+    pub att_edition: i32,
+    pub att_root: i32,
+    pub att_sequence: i32,
+    pub att_global_position: i32,
+    pub att_feed_tx: i32,
+}
+
+thread_local! {
+    static CATALOG: Cell<Option<EventsCatalog>> = const { Cell::new(None) };
+}
+
+/// The catalog of `rel`, the relation the trigger fired on.
+///
+/// # Safety
+/// `rel` must be a valid, open relation.
+pub unsafe fn catalog(rel: pg_sys::Relation) -> EventsCatalog {
+    let oid = (*rel).rd_id;
+    if let Some(c) = CATALOG.get().filter(|c| c.rel == oid) {
+        return c;
+    }
+    let nsp = (*(*rel).rd_rel).relnamespace;
+    let lookup = |name: &std::ffi::CStr| {
+        let found = pg_sys::get_relname_relid(name.as_ptr(), nsp);
+        if found == pg_sys::InvalidOid {
+            pgrx::error!("angzarr_store: {} is missing; reinstall the extension", name.to_string_lossy());
+        }
+        found
+    };
+    let tupdesc = (*rel).rd_att;
+    let att = |name: &str| {
+        let found = (0..(*tupdesc).natts as usize).find(|i| {
+            let a = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize)[*i];
+            std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == name.as_bytes()
+        });
+        match found {
+            Some(i) => i as i32 + 1,
+            None => pgrx::error!("angzarr_store: column {name} is missing from angzarr.events"),
+        }
+    };
+    let c = EventsCatalog {
+        rel: oid,
+        stream_index: lookup(c"events_stream_key"),
+        position_sequence: lookup(c"events_global_position_seq"),
+        att_domain: att("domain"),
+        att_edition: att("edition"),
+        att_root: att("root"),
+        att_sequence: att("sequence"),
+        att_global_position: att("global_position"),
+        att_feed_tx: att("feed_tx"),
+    };
+    CATALOG.set(Some(c));
+    c
+}
+
+/// A 64-bit FNV-1a hash of the aggregate key: the advisory lock key, also computable from SQL
+/// with `angzarr.aggregate_lock_key()`.
+pub fn lock_key(key: &AggregateKey) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    eat(key.domain.as_bytes());
+    eat(&[0]);
+    eat(key.edition.as_bytes());
+    eat(&[0]);
+    eat(&key.root);
+    h as i64
+}
+
+/// Takes the aggregate's transaction-scoped advisory lock, waiting for a concurrent writer.
+pub fn lock(key: &AggregateKey) {
+    // SAFETY: pg_advisory_xact_lock(bigint) is a plain V1 function.
+    unsafe {
+        pgrx::direct_function_call::<()>(
+            pg_sys::pg_advisory_xact_lock_int8,
+            &[lock_key(key).into_datum()],
+        );
+    }
+}
+
+/// Draws the next global position from the events' sequence.
+pub fn next_global_position(cat: &EventsCatalog) -> i64 {
+    // SAFETY: nextval(regclass) is a plain V1 function.
+    unsafe {
+        pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[cat.position_sequence.into_datum()])
+            .unwrap_or_else(|| pgrx::error!("angzarr_store: nextval returned NULL"))
+    }
+}
+
+/// Reads the last committed (or own) event of `(domain, edition, root)`.
+///
+/// # Safety
+/// `rel` must be the open events relation that `cat` describes; the datums must be a `text`
+/// domain, a `text` edition and a `uuid` root.
+pub unsafe fn probe_last(
+    rel: pg_sys::Relation,
+    cat: &EventsCatalog,
+    domain: pg_sys::Datum,
+    edition: pg_sys::Datum,
+    root: pg_sys::Datum,
+) -> Option<StreamHead> {
+    let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+    let index = pg_sys::index_open(cat.stream_index, lockmode);
+    let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
+    let mut keys: [pg_sys::ScanKeyData; 3] = std::mem::zeroed();
+    let eq = pg_sys::BTEqualStrategyNumber as u16;
+    pg_sys::ScanKeyInit(&mut keys[0], 1, eq, pg_sys::Oid::from(pg_sys::F_TEXTEQ), domain);
+    pg_sys::ScanKeyInit(&mut keys[1], 2, eq, pg_sys::Oid::from(pg_sys::F_TEXTEQ), edition);
+    pg_sys::ScanKeyInit(&mut keys[2], 3, eq, pg_sys::Oid::from(pg_sys::F_UUID_EQ), root);
+    let scan = pg_sys::index_beginscan(rel, index, snapshot, 3, 0);
+    pg_sys::index_rescan(scan, keys.as_mut_ptr(), 3, std::ptr::null_mut(), 0);
+    let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
+    let found = pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::BackwardScanDirection, slot);
+    let head = if found {
+        let mut null = false;
+        let seq = pg_sys::slot_getattr(slot, cat.att_sequence, &mut null).value() as i64;
+        let feed_tx = pg_sys::slot_getattr(slot, cat.att_feed_tx, &mut null).value() as i64;
+        Some(StreamHead { next_sequence: seq + 1, feed_tx })
+    } else {
+        None
+    };
+    pg_sys::ExecDropSingleTupleTableSlot(slot);
+    pg_sys::index_endscan(scan);
+    pg_sys::UnregisterSnapshot(snapshot);
+    pg_sys::index_close(index, lockmode);
+    head
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_separate_every_part_of_the_key() {
+        let k = |d: &str, e: &str, r: u8| AggregateKey { domain: d.into(), edition: e.into(), root: [r; 16] };
+        let base = lock_key(&k("player", "angzarr", 1));
+        assert_eq!(base, lock_key(&k("player", "angzarr", 1)));
+        assert_ne!(base, lock_key(&k("player", "angzarr", 2)));
+        assert_ne!(base, lock_key(&k("player", "what-if", 1)));
+        assert_ne!(lock_key(&k("ab", "c", 1)), lock_key(&k("a", "bc", 1)));
+    }
+}

@@ -1,0 +1,203 @@
+//! The BEFORE INSERT trigger on `angzarr.events`: the only way a row gets its sequence.
+//!
+//! Per row: validate the key, find the aggregate's head (cached after the first row of the
+//! transaction), check expectations, then stamp `sequence`, `global_position` and `feed_tx`.
+//! `feed_tx` orders the global feed: it is the writer's top-level transaction id, raised to the
+//! aggregate's previous `feed_tx` so one aggregate's events never go backwards in the feed.
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::{FromDatum, IntoDatum, PgTupleDesc};
+
+use crate::errors::{self, AppendError};
+use crate::expectations::{self, AggregateKey};
+use crate::names;
+use crate::notify;
+use crate::stream_head::{self, EventsCatalog};
+use crate::tx_state::{self, StreamHead};
+
+/// What the trigger decided for one row.
+struct Stamp {
+    sequence: i64,
+    global_position: i64,
+    feed_tx: i64,
+    /// The normalised edition, when the row's spelling differed.
+    edition: Option<&'static str>,
+}
+
+#[pg_trigger]
+fn _events_before_insert<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, impl WhoAllocated>>, std::convert::Infallible> {
+    let td = trigger.trigger_data();
+    // SAFETY: PostgreSQL fired us as a row-level BEFORE INSERT trigger on angzarr.events,
+    // so tg_relation and tg_trigtuple are valid for the duration of the call.
+    let outcome = unsafe { stamp_row(td) };
+    match outcome {
+        Ok(tuple) => {
+            // SAFETY: the tuple was built against the relation's own descriptor.
+            let desc = unsafe { PgTupleDesc::from_pg_unchecked((*td.tg_relation).rd_att) };
+            Ok(Some(unsafe { PgHeapTuple::from_heap_tuple(desc, tuple) }))
+        }
+        Err(e) => errors::raise(e),
+    }
+}
+
+unsafe fn attr<T: FromDatum>(
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    attno: i32,
+) -> Option<T> {
+    let mut null = false;
+    let datum = pg_sys::heap_getattr(tuple, attno, desc, &mut null);
+    T::from_datum(datum, null)
+}
+
+unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, AppendError> {
+    let rel = td.tg_relation;
+    let desc = (*rel).rd_att;
+    let tuple = td.tg_trigtuple;
+    let cat = stream_head::catalog(rel);
+
+    let domain_text: Option<&str> = attr(tuple, desc, cat.att_domain);
+    let domain = names::check_domain(domain_text)?;
+    let edition_text: Option<&str> = attr(tuple, desc, cat.att_edition);
+    let edition = names::normalize_edition(edition_text)?;
+    let root: pgrx::Uuid = attr(tuple, desc, cat.att_root).ok_or_else(|| {
+        AppendError::invalid_with("23502", "root must not be NULL", "Pass the aggregate's UUID.")
+    })?;
+    let explicit_sequence: Option<i64> = attr(tuple, desc, cat.att_sequence);
+    if let Some(seq) = explicit_sequence.filter(|s| *s < 0) {
+        return Err(AppendError::invalid_with(
+            "22003",
+            format!("sequence {seq} is negative"),
+            "Sequences start at 0; leave sequence NULL to have it assigned.",
+        ));
+    }
+
+    let key = AggregateKey {
+        domain: domain.to_string(),
+        edition: edition.to_string(),
+        root: *root.as_bytes(),
+    };
+    let edition_changed = edition_text != Some(edition);
+    let edition_datum = if edition_changed { names::MAIN_EDITION.into_datum() } else { None };
+
+    let setting = read_setting();
+    tx_state::with(|s| s.sync_setting(setting.as_deref(), expectations::parse))?;
+
+    let head = match tx_state::with(|s| s.head(&key)) {
+        Some(head) => head,
+        None => {
+            stream_head::lock(&key);
+            let mut null = false;
+            let domain_d = pg_sys::heap_getattr(tuple, cat.att_domain, desc, &mut null);
+            let edition_d = match edition_datum {
+                Some(d) => d,
+                None => pg_sys::heap_getattr(tuple, cat.att_edition, desc, &mut null),
+            };
+            let root_d = pg_sys::heap_getattr(tuple, cat.att_root, desc, &mut null);
+            match stream_head::probe_last(rel, &cat, domain_d, edition_d, root_d) {
+                Some(head) => head,
+                None => StreamHead { next_sequence: first_sequence(&key, root), feed_tx: 0 },
+            }
+        }
+    };
+
+    let stamp = tx_state::with(|s| decide(s, &key, head, explicit_sequence, &cat))?;
+    let stamp = Stamp { edition: edition_changed.then_some(names::MAIN_EDITION), ..stamp };
+    Ok(apply(tuple, desc, &cat, &stamp))
+}
+
+/// Checks expectations and claims the next sequence for `key`.
+fn decide(
+    s: &mut tx_state::TxState,
+    key: &AggregateKey,
+    head: StreamHead,
+    explicit_sequence: Option<i64>,
+    cat: &EventsCatalog,
+) -> Result<Stamp, AppendError> {
+    let conflict = |expected: i64| AppendError::SequenceConflict {
+        domain: key.domain.clone(),
+        edition: key.edition.clone(),
+        root: key.root_text(),
+        expected,
+        actual: head.next_sequence,
+    };
+    // Cache the head before checking, so a conflict inside a savepoint is undone cleanly
+    // and a conflict at top level ends the transaction anyway.
+    s.set_head(key, head);
+    for expected in s.take_expectations(key).into_iter().flatten() {
+        if expected != head.next_sequence {
+            return Err(conflict(expected));
+        }
+    }
+    if let Some(seq) = explicit_sequence {
+        if seq != head.next_sequence {
+            return Err(conflict(seq));
+        }
+    }
+    // SAFETY: reading (and if needed assigning) the top-level transaction id.
+    let xid = unsafe { pg_sys::GetTopFullTransactionId() }.value as i64;
+    let stamp = Stamp {
+        sequence: head.next_sequence,
+        global_position: stream_head::next_global_position(cat),
+        feed_tx: xid.max(head.feed_tx),
+        edition: None,
+    };
+    s.set_head(key, StreamHead { next_sequence: stamp.sequence + 1, feed_tx: stamp.feed_tx });
+    notify::note_domain(s, &key.domain);
+    Ok(stamp)
+}
+
+/// The sequence of an aggregate's first event in its edition: 0 on the main timeline; on a
+/// named edition it continues the main timeline's history up to the divergence point.
+fn first_sequence(key: &AggregateKey, root: pgrx::Uuid) -> i64 {
+    if key.edition == names::MAIN_EDITION {
+        return 0;
+    }
+    Spi::get_one_with_args::<i64>(
+        include_str!("../sql/runtime/edition_first_sequence.sql"),
+        &[key.domain.as_str().into(), key.edition.as_str().into(), root.into()],
+    )
+    .unwrap_or_else(|e| pgrx::error!("angzarr_store: reading the edition's base failed: {e}"))
+    .unwrap_or(0)
+}
+
+/// `angzarr.expected_sequences` as the transaction sees it; `''` counts as unset.
+fn read_setting() -> Option<String> {
+    // SAFETY: GetConfigOption returns NULL or a NUL-terminated string owned by guc.c.
+    unsafe {
+        let ptr = pg_sys::GetConfigOption(c"angzarr.expected_sequences".as_ptr(), true, false);
+        if ptr.is_null() {
+            return None;
+        }
+        let text = std::ffi::CStr::from_ptr(ptr).to_string_lossy();
+        (!text.trim().is_empty()).then(|| text.into_owned())
+    }
+}
+
+unsafe fn apply(
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    cat: &EventsCatalog,
+    stamp: &Stamp,
+) -> pg_sys::HeapTuple {
+    let natts = (*desc).natts as usize;
+    let mut values = vec![pg_sys::Datum::from(0); natts];
+    let mut nulls = vec![false; natts];
+    let mut replace = vec![false; natts];
+    let mut set = |attno: i32, value: Option<pg_sys::Datum>| {
+        let i = attno as usize - 1;
+        values[i] = value.unwrap_or(pg_sys::Datum::from(0));
+        nulls[i] = value.is_none();
+        replace[i] = true;
+    };
+    set(cat.att_sequence, stamp.sequence.into_datum());
+    set(cat.att_global_position, stamp.global_position.into_datum());
+    set(cat.att_feed_tx, stamp.feed_tx.into_datum());
+    if let Some(edition) = stamp.edition {
+        set(cat.att_edition, edition.into_datum());
+    }
+    pg_sys::heap_modify_tuple(tuple, desc, values.as_mut_ptr(), nulls.as_mut_ptr(), replace.as_mut_ptr())
+}

@@ -1,0 +1,225 @@
+//! What the append path remembers for the rest of the current transaction.
+//!
+//! The first row a transaction writes to an aggregate takes the aggregate's lock and reads its
+//! head from the index; every later row of the transaction continues from this cache. Locks are
+//! held until the transaction ends, so nobody else can move a cached head. A rolled-back
+//! savepoint releases the locks it took and forgets the rows it wrote, so every change made
+//! inside a subtransaction is recorded in an undo log that `ROLLBACK TO SAVEPOINT` replays.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use pgrx::pg_sys;
+
+use crate::expectations::AggregateKey;
+
+/// Where an aggregate stands inside the current transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamHead {
+    /// The sequence the next row gets.
+    pub next_sequence: i64,
+    /// The feed order key of the aggregate's last event (0 when it has none).
+    pub feed_tx: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    head: StreamHead,
+    /// The subtransaction that last saved an undo record for this entry.
+    saved_in: pg_sys::SubTransactionId,
+}
+
+enum Undo {
+    Head(AggregateKey, Option<Entry>),
+    Explicit(AggregateKey, Option<i64>),
+    Consumed(AggregateKey),
+    Setting(Option<String>, HashMap<AggregateKey, i64>, HashSet<AggregateKey>),
+}
+
+/// The per-transaction state of this backend.
+#[derive(Default)]
+pub struct TxState {
+    heads: HashMap<AggregateKey, Entry>,
+    /// Expectations registered by `angzarr._expect_next_sequence()`, consumed by the next row.
+    explicit: HashMap<AggregateKey, i64>,
+    /// The last `angzarr.expected_sequences` text seen and what it parsed to.
+    setting_text: Option<String>,
+    setting: HashMap<AggregateKey, i64>,
+    /// Aggregates whose setting entry a row has already been checked against.
+    consumed: HashSet<AggregateKey>,
+    /// Domains written, when `angzarr.notify` is on (read once per transaction).
+    pub notify_domains: Option<BTreeSet<String>>,
+    pub notify_checked: bool,
+    undo: Vec<(pg_sys::SubTransactionId, Undo)>,
+}
+
+thread_local! {
+    static STATE: RefCell<TxState> = RefCell::new(TxState::default());
+}
+
+/// Runs `f` with the backend's transaction state. `f` must not raise a PostgreSQL error through
+/// [`crate::errors::raise`]; return the error and raise it after `with` has returned.
+pub fn with<R>(f: impl FnOnce(&mut TxState) -> R) -> R {
+    STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+fn current_subxact() -> pg_sys::SubTransactionId {
+    // SAFETY: a plain read of xact.c state.
+    unsafe { pg_sys::GetCurrentSubTransactionId() }
+}
+
+const TOP_SUBXACT: pg_sys::SubTransactionId = 1;
+
+impl TxState {
+    fn log(&mut self, undo: impl FnOnce() -> Undo) {
+        let sub = current_subxact();
+        if sub > TOP_SUBXACT {
+            self.undo.push((sub, undo()));
+        }
+    }
+
+    /// The cached head of `key`, if this transaction already holds its lock.
+    pub fn head(&self, key: &AggregateKey) -> Option<StreamHead> {
+        self.heads.get(key).map(|e| e.head)
+    }
+
+    /// Stores a new head for `key`.
+    pub fn set_head(&mut self, key: &AggregateKey, head: StreamHead) {
+        let sub = current_subxact();
+        match self.heads.get_mut(key) {
+            Some(entry) if entry.saved_in == sub || sub == TOP_SUBXACT => entry.head = head,
+            Some(entry) => {
+                let before = *entry;
+                entry.head = head;
+                entry.saved_in = sub;
+                self.undo.push((sub, Undo::Head(key.clone(), Some(before))));
+            }
+            None => {
+                self.heads.insert(key.clone(), Entry { head, saved_in: sub });
+                self.log(|| Undo::Head(key.clone(), None));
+            }
+        }
+    }
+
+    /// Registers an explicit expectation for the next row written to `key`.
+    pub fn expect(&mut self, key: AggregateKey, next_sequence: i64) {
+        let before = self.explicit.insert(key.clone(), next_sequence);
+        self.log(|| Undo::Explicit(key, before));
+    }
+
+    /// Makes sure the parsed setting matches `text`; `parse` runs only when the text changed.
+    pub fn sync_setting<E>(
+        &mut self,
+        text: Option<&str>,
+        parse: impl FnOnce(&str) -> Result<HashMap<AggregateKey, i64>, E>,
+    ) -> Result<(), E> {
+        if self.setting_text.as_deref() == text {
+            return Ok(());
+        }
+        let parsed = match text {
+            Some(t) => parse(t)?,
+            None => HashMap::new(),
+        };
+        let old_text = std::mem::replace(&mut self.setting_text, text.map(str::to_string));
+        let old_map = std::mem::replace(&mut self.setting, parsed);
+        let old_consumed = std::mem::take(&mut self.consumed);
+        self.log(|| Undo::Setting(old_text, old_map, old_consumed));
+        Ok(())
+    }
+
+    /// Takes every expectation that applies to the next row of `key`, at most one of each kind.
+    pub fn take_expectations(&mut self, key: &AggregateKey) -> [Option<i64>; 2] {
+        let explicit = self.explicit.remove(key);
+        if let Some(e) = explicit {
+            self.log(|| Undo::Explicit(key.clone(), Some(e)));
+        }
+        let from_setting = match self.setting.get(key) {
+            Some(e) if !self.consumed.contains(key) => {
+                let e = *e;
+                self.consumed.insert(key.clone());
+                self.log(|| Undo::Consumed(key.clone()));
+                Some(e)
+            }
+            _ => None,
+        };
+        [explicit, from_setting]
+    }
+
+    /// Forgets every head cached under `edition` (a discarded edition's rows are gone).
+    pub fn forget_edition(&mut self, edition: &str) {
+        self.heads.retain(|k, _| k.edition != edition);
+    }
+
+    fn rollback_to(&mut self, sub: pg_sys::SubTransactionId) {
+        while matches!(self.undo.last(), Some((s, _)) if *s >= sub) {
+            let Some((_, undo)) = self.undo.pop() else { break };
+            match undo {
+                Undo::Head(key, Some(entry)) => {
+                    self.heads.insert(key, entry);
+                }
+                Undo::Head(key, None) => {
+                    self.heads.remove(&key);
+                }
+                Undo::Explicit(key, Some(e)) => {
+                    self.explicit.insert(key, e);
+                }
+                Undo::Explicit(key, None) => {
+                    self.explicit.remove(&key);
+                }
+                Undo::Consumed(key) => {
+                    self.consumed.remove(&key);
+                }
+                Undo::Setting(text, map, consumed) => {
+                    self.setting_text = text;
+                    self.setting = map;
+                    self.consumed = consumed;
+                }
+            }
+        }
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    use pg_sys::XactEvent::*;
+    match event {
+        XACT_EVENT_PRE_COMMIT => crate::notify::send_pending(),
+        XACT_EVENT_COMMIT
+        | XACT_EVENT_ABORT
+        | XACT_EVENT_PREPARE
+        | XACT_EVENT_PARALLEL_COMMIT
+        | XACT_EVENT_PARALLEL_ABORT => {
+            STATE.with(|s| {
+                if let Ok(mut s) = s.try_borrow_mut() {
+                    *s = TxState::default();
+                }
+            });
+        }
+        _ => {}
+    }
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_subxact_event(
+    event: pg_sys::SubXactEvent::Type,
+    my_subid: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    if event == pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
+        STATE.with(|s| {
+            if let Ok(mut s) = s.try_borrow_mut() {
+                s.rollback_to(my_subid);
+            }
+        });
+    }
+}
+
+/// Hooks the state into transaction and subtransaction ends; called once from `_PG_init`.
+pub fn register_callbacks() {
+    // SAFETY: registering plain function pointers with xact.c; they live as long as the library.
+    unsafe {
+        pg_sys::RegisterXactCallback(Some(on_xact_event), std::ptr::null_mut());
+        pg_sys::RegisterSubXactCallback(Some(on_subxact_event), std::ptr::null_mut());
+    }
+}
