@@ -80,3 +80,10 @@ fn check_range(from_sequence: Option<i64>, to_sequence: Option<i64>, max_count: 
 fn payload_json(payload: &[u8]) -> Option<pgrx::JsonB> {
     serde_json::from_slice::<serde_json::Value>(payload).ok().map(pgrx::JsonB)
 }
+
+/// Drops the cached heads of `edition` after its rows were deleted in this transaction, so a
+/// later append in the same transaction probes the index again.
+#[pg_extern(volatile, parallel_unsafe, name = "_forget_edition")]
+fn forget_edition(edition: &str) {
+    tx_state::with(|s| s.forget_edition(edition));
+}

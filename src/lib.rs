@@ -7,9 +7,12 @@ use pgrx::prelude::*;
 
 pub mod errors;
 pub mod expectations;
+mod feed;
 mod functions;
 pub mod names;
 mod notify;
+mod operations;
+mod storage_contract;
 mod stream_head;
 mod trigger;
 mod tx_state;

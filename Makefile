@@ -1,0 +1,90 @@
+# angzarr_store: build, run and test the extension against a local PostgreSQL 15 cluster.
+# Quick start: `make demo`, `make test`. Settings below can be overridden: `make demo PORT=5440`.
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+PORT      ?= 55432
+PROFILE   ?= release
+export PG_CONFIG PORT
+
+CARGO_PGRX_FLAGS := --pg-config $(PG_CONFIG) $(if $(filter release,$(PROFILE)),--release,)
+INSTALL_STAMP    := target/.installed-$(PROFILE)
+EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/null) Cargo.toml Cargo.lock angzarr_store.control
+PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
+
+.PHONY: setup install cluster demo psql url stop test lint test-unit test-pg test-regress \
+        test-isolation test-client test-dump test-upgrade test-crash test-torture bench
+
+## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
+setup:
+	@bash scripts/setup.sh
+
+## install: build the extension and install it into $(PG_CONFIG)'s PostgreSQL
+install: setup $(INSTALL_STAMP)
+
+$(INSTALL_STAMP): $(EXT_SOURCES)
+	cargo pgrx install $(CARGO_PGRX_FLAGS)
+	@mkdir -p target && touch $@
+
+## cluster: start the local dev cluster (port $(PORT))
+cluster: setup
+	@bash scripts/cluster.sh start
+
+## demo: set everything up, then show appends, reads and a refused stale write
+demo: install cluster
+	@bash scripts/cluster.sh ensuredb angzarr >/dev/null
+	@bash scripts/demo.sh
+
+## psql: open psql on the dev cluster's demo database
+psql: cluster
+	@psql -X -h 127.0.0.1 -p $(PORT) -U postgres angzarr
+
+## url: print the dev cluster's connection URL
+url:
+	@bash scripts/cluster.sh url angzarr
+
+## stop: stop the dev cluster
+stop:
+	@bash scripts/cluster.sh stop
+
+## test: every tier: lint, unit, pg_test, pg_regress, isolation, client, dump/restore, upgrade, crash, torture
+test: setup lint test-unit test-pg install cluster test-regress test-isolation test-client test-dump test-upgrade test-crash test-torture
+	@echo "make test: all tiers passed"
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test-unit:
+	cargo test --lib
+
+# pg_test installs its own test build; the later tiers reinstall the normal build.
+test-pg: setup
+	@mkdir -p $(PG_TEST_DATA) && chown postgres: $(PG_TEST_DATA)
+	cargo pgrx test pg15 --runas postgres --pgdata $(PG_TEST_DATA)/data
+	cargo pgrx install $(CARGO_PGRX_FLAGS)
+	@touch $(INSTALL_STAMP)
+
+test-regress: install cluster
+	@bash scripts/test_regress.sh
+
+test-isolation: install cluster
+	@bash scripts/test_isolation.sh
+
+test-client: install cluster
+	@bash scripts/test_client.sh
+
+test-dump: install cluster
+	@bash scripts/test_dump_restore.sh
+
+test-upgrade: install cluster
+	@bash scripts/test_upgrade.sh
+
+test-crash: install
+	@bash scripts/test_crash.sh
+
+test-torture: install cluster
+	@bash scripts/test_torture.sh
+
+## bench: run the benchmark suite on a dedicated cluster (see bench/README.md)
+bench: setup
+	@bash bench/run.sh

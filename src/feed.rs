@@ -1,0 +1,1 @@
+//! The global, commit-ordered feed. SQL lives in `sql/`, registered here.
