@@ -64,7 +64,11 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
     let edition_text: Option<&str> = attr(tuple, desc, cat.att_edition);
     let edition = names::normalize_edition(edition_text)?;
     let root: pgrx::Uuid = attr(tuple, desc, cat.att_root).ok_or_else(|| {
-        AppendError::invalid_with("23502", "root must not be NULL", "Pass the aggregate's UUID.")
+        AppendError::invalid_with(
+            "23502",
+            "root must not be NULL",
+            "Pass the aggregate's UUID.",
+        )
     })?;
     let explicit_sequence: Option<i64> = attr(tuple, desc, cat.att_sequence);
     if let Some(seq) = explicit_sequence.filter(|s| *s < 0) {
@@ -81,7 +85,25 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
         root: *root.as_bytes(),
     };
     let edition_changed = edition_text != Some(edition);
-    let edition_datum = if edition_changed { names::MAIN_EDITION.into_datum() } else { None };
+
+    let preset_position: Option<i64> = attr(tuple, desc, cat.att_global_position);
+    let preset_feed_tx: Option<i64> = attr(tuple, desc, cat.att_feed_tx);
+    if let (Some(_), Some(feed_tx)) = (preset_position, preset_feed_tx) {
+        return restore_verbatim(
+            tuple,
+            desc,
+            &cat,
+            &key,
+            explicit_sequence,
+            feed_tx,
+            edition_changed,
+        );
+    }
+    let edition_datum = if edition_changed {
+        names::MAIN_EDITION.into_datum()
+    } else {
+        None
+    };
 
     let setting = read_setting();
     tx_state::with(|s| s.sync_setting(setting.as_deref(), expectations::parse))?;
@@ -99,14 +121,61 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
             let root_d = pg_sys::heap_getattr(tuple, cat.att_root, desc, &mut null);
             match stream_head::probe_last(rel, &cat, domain_d, edition_d, root_d) {
                 Some(head) => head,
-                None => StreamHead { next_sequence: first_sequence(&key, root), feed_tx: 0 },
+                None => StreamHead {
+                    next_sequence: first_sequence(&key, root),
+                    feed_tx: 0,
+                },
             }
         }
     };
 
     let stamp = tx_state::with(|s| decide(s, &key, head, explicit_sequence, &cat))?;
-    let stamp = Stamp { edition: edition_changed.then_some(names::MAIN_EDITION), ..stamp };
+    let stamp = Stamp {
+        edition: edition_changed.then_some(names::MAIN_EDITION),
+        ..stamp
+    };
     Ok(apply(tuple, desc, &cat, &stamp))
+}
+
+/// A row that already carries its feed position comes from a dump being restored (only the
+/// table owner may write those columns): it keeps every value, and must carry its sequence.
+/// The primary key still refuses duplicates; `angzarr.check_integrity()` finds gaps.
+unsafe fn restore_verbatim(
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    cat: &EventsCatalog,
+    key: &AggregateKey,
+    sequence: Option<i64>,
+    feed_tx: i64,
+    edition_changed: bool,
+) -> Result<pg_sys::HeapTuple, AppendError> {
+    let Some(sequence) = sequence else {
+        return Err(AppendError::invalid_with(
+            "23502",
+            "a row with a preset global_position and feed_tx must carry its sequence",
+            "Leave global_position and feed_tx NULL to append; they are only set when restoring a dump.",
+        ));
+    };
+    tx_state::with(|s| {
+        if let Some(head) = s.head(key) {
+            let next_sequence = head.next_sequence.max(sequence + 1);
+            s.set_head(
+                key,
+                StreamHead {
+                    next_sequence,
+                    feed_tx: head.feed_tx.max(feed_tx),
+                },
+            );
+        }
+    });
+    if !edition_changed {
+        return Ok(tuple);
+    }
+    Ok(replace_columns(
+        tuple,
+        desc,
+        &[(cat.att_edition, names::MAIN_EDITION.into_datum())],
+    ))
 }
 
 /// Checks expectations and claims the next sequence for `key`.
@@ -145,7 +214,13 @@ fn decide(
         feed_tx: xid.max(head.feed_tx),
         edition: None,
     };
-    s.set_head(key, StreamHead { next_sequence: stamp.sequence + 1, feed_tx: stamp.feed_tx });
+    s.set_head(
+        key,
+        StreamHead {
+            next_sequence: stamp.sequence + 1,
+            feed_tx: stamp.feed_tx,
+        },
+    );
     notify::note_domain(s, &key.domain);
     Ok(stamp)
 }
@@ -158,7 +233,11 @@ fn first_sequence(key: &AggregateKey, root: pgrx::Uuid) -> i64 {
     }
     Spi::get_one_with_args::<i64>(
         include_str!("../sql/runtime/edition_first_sequence.sql"),
-        &[key.domain.as_str().into(), key.edition.as_str().into(), root.into()],
+        &[
+            key.domain.as_str().into(),
+            key.edition.as_str().into(),
+            root.into(),
+        ],
     )
     .unwrap_or_else(|e| pgrx::error!("angzarr_store: reading the edition's base failed: {e}"))
     .unwrap_or(0)
@@ -183,21 +262,38 @@ unsafe fn apply(
     cat: &EventsCatalog,
     stamp: &Stamp,
 ) -> pg_sys::HeapTuple {
+    let mut columns = vec![
+        (cat.att_sequence, stamp.sequence.into_datum()),
+        (cat.att_global_position, stamp.global_position.into_datum()),
+        (cat.att_feed_tx, stamp.feed_tx.into_datum()),
+    ];
+    if let Some(edition) = stamp.edition {
+        columns.push((cat.att_edition, edition.into_datum()));
+    }
+    replace_columns(tuple, desc, &columns)
+}
+
+/// A copy of `tuple` with the given (attribute number, value) pairs replaced.
+unsafe fn replace_columns(
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    columns: &[(i32, Option<pg_sys::Datum>)],
+) -> pg_sys::HeapTuple {
     let natts = (*desc).natts as usize;
     let mut values = vec![pg_sys::Datum::from(0); natts];
     let mut nulls = vec![false; natts];
     let mut replace = vec![false; natts];
-    let mut set = |attno: i32, value: Option<pg_sys::Datum>| {
-        let i = attno as usize - 1;
+    for (attno, value) in columns {
+        let i = *attno as usize - 1;
         values[i] = value.unwrap_or(pg_sys::Datum::from(0));
         nulls[i] = value.is_none();
         replace[i] = true;
-    };
-    set(cat.att_sequence, stamp.sequence.into_datum());
-    set(cat.att_global_position, stamp.global_position.into_datum());
-    set(cat.att_feed_tx, stamp.feed_tx.into_datum());
-    if let Some(edition) = stamp.edition {
-        set(cat.att_edition, edition.into_datum());
     }
-    pg_sys::heap_modify_tuple(tuple, desc, values.as_mut_ptr(), nulls.as_mut_ptr(), replace.as_mut_ptr())
+    pg_sys::heap_modify_tuple(
+        tuple,
+        desc,
+        values.as_mut_ptr(),
+        nulls.as_mut_ptr(),
+        replace.as_mut_ptr(),
+    )
 }
