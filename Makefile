@@ -11,7 +11,7 @@ INSTALL_STAMP    := target/.installed-$(PROFILE)
 EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/null) Cargo.toml Cargo.lock angzarr_store.control
 PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
 
-.PHONY: setup install cluster demo psql url stop test lint test-unit test-pg test-regress \
+.PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
         test-isolation test-client test-dump test-upgrade test-crash test-torture bench
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
@@ -46,18 +46,15 @@ url:
 stop:
 	@bash scripts/cluster.sh stop
 
-## test: every tier: lint, unit, pg_test, pg_regress, isolation, client, dump/restore, upgrade, crash, torture
-test: setup lint test-unit test-pg install cluster test-regress test-isolation test-client test-dump test-upgrade test-crash test-torture
+## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, upgrade, crash, torture
+test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-upgrade test-crash test-torture
 	@echo "make test: all tiers passed"
 
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-test-unit:
-	cargo test --lib
-
-# pg_test installs its own test build; the later tiers reinstall the normal build.
+# Unit tests and #[pg_test]s of the extension crate. pg_test installs its own test build; the later tiers reinstall the normal build.
 test-pg: setup
 	@mkdir -p $(PG_TEST_DATA) && chown postgres: $(PG_TEST_DATA)
 	cargo pgrx test pg15 --runas postgres --pgdata $(PG_TEST_DATA)/data

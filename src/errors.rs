@@ -16,33 +16,61 @@ pub const SQLSTATE_IMMUTABLE: &str = "ZA002";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppendError {
     /// Optimistic concurrency failed: someone appended since the writer loaded its state.
-    SequenceConflict { domain: String, edition: String, root: String, expected: i64, actual: i64 },
+    SequenceConflict {
+        domain: String,
+        edition: String,
+        root: String,
+        expected: i64,
+        actual: i64,
+    },
     /// A name (domain, edition) or value that cannot be stored.
-    InvalidValue { code: &'static str, message: String, hint: Option<String> },
+    InvalidValue {
+        code: &'static str,
+        message: String,
+        hint: Option<String>,
+    },
 }
 
 impl AppendError {
     /// An `InvalidValue` with SQLSTATE 22023 (invalid_parameter_value).
     pub fn invalid(message: impl Into<String>) -> Self {
-        AppendError::InvalidValue { code: "22023", message: message.into(), hint: None }
+        AppendError::InvalidValue {
+            code: "22023",
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// An `InvalidValue` with a SQLSTATE of the caller's choosing and a hint.
     pub fn invalid_with(code: &'static str, message: impl Into<String>, hint: &str) -> Self {
-        AppendError::InvalidValue { code, message: message.into(), hint: Some(hint.to_string()) }
+        AppendError::InvalidValue {
+            code,
+            message: message.into(),
+            hint: Some(hint.to_string()),
+        }
     }
 
     fn parts(self) -> (&'static str, String, Option<String>, Option<String>) {
         match self {
-            AppendError::SequenceConflict { domain, edition, root, expected, actual } => (
+            AppendError::SequenceConflict {
+                domain,
+                edition,
+                root,
+                expected,
+                actual,
+            } => (
                 SQLSTATE_SEQUENCE_CONFLICT,
-                format!(
-                    "sequence conflict on aggregate {domain}/{root} in edition \"{edition}\""
-                ),
-                Some(format!("expected next sequence {expected}, actual next sequence {actual}")),
+                format!("sequence conflict on aggregate {domain}/{root} in edition \"{edition}\""),
+                Some(format!(
+                    "expected next sequence {expected}, actual next sequence {actual}"
+                )),
                 Some("Reload the aggregate and retry the command.".to_string()),
             ),
-            AppendError::InvalidValue { code, message, hint } => (code, message, None, hint),
+            AppendError::InvalidValue {
+                code,
+                message,
+                hint,
+            } => (code, message, None, hint),
         }
     }
 }
@@ -51,7 +79,9 @@ impl AppendError {
 pub fn make_sqlstate(code: &str) -> c_int {
     let b = code.as_bytes();
     assert_eq!(b.len(), 5, "a SQLSTATE has five characters");
-    b.iter().enumerate().fold(0, |acc, (i, ch)| acc | (((*ch as c_int - b'0' as c_int) & 0x3F) << (6 * i)))
+    b.iter().enumerate().fold(0, |acc, (i, ch)| {
+        acc | (((*ch as c_int - b'0' as c_int) & 0x3F) << (6 * i))
+    })
 }
 
 extern "C-unwind" {
@@ -84,7 +114,11 @@ pub fn raise(err: AppendError) -> ! {
             if let Some(h) = &hint {
                 errhint(percent_s.as_ptr(), h.as_ptr());
             }
-            errfinish(c"angzarr_store".as_ptr(), line!() as c_int, c"angzarr_store".as_ptr());
+            errfinish(
+                c"angzarr_store".as_ptr(),
+                line!() as c_int,
+                c"angzarr_store".as_ptr(),
+            );
         }
     }
     unreachable!("ereport(ERROR) returned")
@@ -97,7 +131,10 @@ mod tests {
     #[test]
     fn sqlstate_packing_matches_postgres() {
         // ERRCODE_UNIQUE_VIOLATION = MAKE_SQLSTATE('2','3','5','0','5') = 23505 packed.
-        assert_eq!(make_sqlstate("23505"), pgrx::PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION as c_int);
+        assert_eq!(
+            make_sqlstate("23505"),
+            pgrx::PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION as c_int
+        );
         assert_ne!(make_sqlstate("ZA001"), make_sqlstate("ZA002"));
     }
 
@@ -113,7 +150,10 @@ mod tests {
         let (code, msg, detail, hint) = err.parts();
         assert_eq!(code, "ZA001");
         assert!(msg.contains("player/r"));
-        assert_eq!(detail.unwrap(), "expected next sequence 3, actual next sequence 5");
+        assert_eq!(
+            detail.unwrap(),
+            "expected next sequence 3, actual next sequence 5"
+        );
         assert!(hint.unwrap().contains("retry"));
     }
 }

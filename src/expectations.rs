@@ -28,7 +28,14 @@ impl AggregateKey {
 /// Formats 16 bytes as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`.
 pub fn format_uuid(b: &[u8; 16]) -> String {
     let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Parses a UUID in its canonical or undashed form.
@@ -102,7 +109,11 @@ fn parse_key(setting: &str, key: &str) -> Result<AggregateKey, AppendError> {
     let domain = names::check_domain(Some(domain))?;
     let root = parse_uuid(root)
         .ok_or_else(|| malformed(setting, format!("{root:?} in key {key:?} is not a UUID")))?;
-    Ok(AggregateKey { domain: domain.to_string(), edition: edition.to_string(), root })
+    Ok(AggregateKey {
+        domain: domain.to_string(),
+        edition: edition.to_string(),
+        root,
+    })
 }
 
 #[cfg(test)]
@@ -113,10 +124,21 @@ mod tests {
 
     #[test]
     fn parses_main_and_named_editions() {
-        let map = parse(&format!(r#"{{"player/{ROOT}": 3, "table/what-if/{ROOT}": 0}}"#)).unwrap();
+        let map = parse(&format!(
+            r#"{{"player/{ROOT}": 3, "table/what-if/{ROOT}": 0}}"#
+        ))
+        .unwrap();
         let root = parse_uuid(ROOT).unwrap();
-        let main = AggregateKey { domain: "player".into(), edition: "angzarr".into(), root };
-        let named = AggregateKey { domain: "table".into(), edition: "what-if".into(), root };
+        let main = AggregateKey {
+            domain: "player".into(),
+            edition: "angzarr".into(),
+            root,
+        };
+        let named = AggregateKey {
+            domain: "table".into(),
+            edition: "what-if".into(),
+            root,
+        };
         assert_eq!(map.get(&main), Some(&3));
         assert_eq!(map.get(&named), Some(&0));
         assert!(parse("").unwrap().is_empty());

@@ -9,7 +9,11 @@ use crate::names;
 use crate::stream_head;
 use crate::tx_state;
 
-fn key(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid) -> Result<AggregateKey, AppendError> {
+fn key(
+    domain: Option<&str>,
+    edition: Option<&str>,
+    root: pgrx::Uuid,
+) -> Result<AggregateKey, AppendError> {
     Ok(AggregateKey {
         domain: names::check_domain(domain)?.to_string(),
         edition: names::normalize_edition(edition)?.to_string(),
@@ -20,7 +24,12 @@ fn key(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid) -> Result<
 /// Registers the next sequence the caller expects `root` to have; the trigger checks it against
 /// the next row written to that aggregate in this transaction.
 #[pg_extern(volatile, parallel_unsafe, name = "_expect_next_sequence")]
-fn expect_next_sequence(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid, next_sequence: i64) {
+fn expect_next_sequence(
+    domain: Option<&str>,
+    edition: Option<&str>,
+    root: pgrx::Uuid,
+    next_sequence: i64,
+) {
     let checked = key(domain, edition, root).and_then(|k| {
         if next_sequence < 0 {
             return Err(AppendError::invalid_with(
@@ -48,7 +57,11 @@ fn lock_aggregate(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid)
 
 /// The advisory lock key writers of this aggregate hold (see pg_locks, objid/classid).
 #[pg_extern(immutable, parallel_safe)]
-fn aggregate_lock_key(domain: Option<&str>, root: pgrx::Uuid, edition: default!(Option<&str>, "'angzarr'")) -> i64 {
+fn aggregate_lock_key(
+    domain: Option<&str>,
+    root: pgrx::Uuid,
+    edition: default!(Option<&str>, "'angzarr'"),
+) -> i64 {
     match key(domain, edition, root) {
         Ok(k) => stream_head::lock_key(&k),
         Err(e) => errors::raise(e),
@@ -57,7 +70,11 @@ fn aggregate_lock_key(domain: Option<&str>, root: pgrx::Uuid, edition: default!(
 
 /// Validates a read range once per query; raises 22023 for a negative bound or count.
 #[pg_extern(stable, parallel_safe, name = "_check_range")]
-fn check_range(from_sequence: Option<i64>, to_sequence: Option<i64>, max_count: Option<i64>) -> bool {
+fn check_range(
+    from_sequence: Option<i64>,
+    to_sequence: Option<i64>,
+    max_count: Option<i64>,
+) -> bool {
     let problem = match (from_sequence, to_sequence, max_count) {
         (None, _, _) => Some("from_sequence must not be NULL".to_string()),
         (Some(f), _, _) if f < 0 => Some(format!("from_sequence {f} is negative")),
@@ -78,7 +95,9 @@ fn check_range(from_sequence: Option<i64>, to_sequence: Option<i64>, max_count: 
 /// The payload as JSON when it is UTF-8 JSON text, else NULL.
 #[pg_extern(immutable, strict, parallel_safe)]
 fn payload_json(payload: &[u8]) -> Option<pgrx::JsonB> {
-    serde_json::from_slice::<serde_json::Value>(payload).ok().map(pgrx::JsonB)
+    serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .map(pgrx::JsonB)
 }
 
 /// Drops the cached heads of `edition` after its rows were deleted in this transaction, so a

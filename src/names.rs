@@ -38,7 +38,10 @@ fn check_name<'a>(what: &str, name: &'a str) -> Result<&'a str, AppendError> {
     if name.len() > MAX_NAME_BYTES {
         return Err(AppendError::invalid_with(
             "22001",
-            format!("{what} is {} bytes long; the limit is {MAX_NAME_BYTES}", name.len()),
+            format!(
+                "{what} is {} bytes long; the limit is {MAX_NAME_BYTES}",
+                name.len()
+            ),
             "Use a shorter name.",
         ));
     }

@@ -38,14 +38,20 @@ fn notify_enabled() -> bool {
         if ptr.is_null() {
             return false;
         }
-        std::ffi::CStr::from_ptr(ptr).to_string_lossy().to_ascii_lowercase()
+        std::ffi::CStr::from_ptr(ptr)
+            .to_string_lossy()
+            .to_ascii_lowercase()
     };
     matches!(value.trim(), "on" | "true" | "yes" | "1")
 }
 
 /// The payload for a set of domains.
 pub fn payload(domains: &BTreeSet<String>) -> String {
-    let joined = domains.iter().map(String::as_str).collect::<Vec<_>>().join(",");
+    let joined = domains
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
     if joined.len() > MAX_PAYLOAD {
         "*".to_string()
     } else {
@@ -56,7 +62,9 @@ pub fn payload(domains: &BTreeSet<String>) -> String {
 /// Sends the transaction's notification, if any; called at pre-commit.
 pub fn send_pending() {
     let domains = tx_state::with(|s| s.notify_domains.take());
-    let Some(domains) = domains.filter(|d| !d.is_empty()) else { return };
+    let Some(domains) = domains.filter(|d| !d.is_empty()) else {
+        return;
+    };
     let payload = payload(&domains);
     // SAFETY: pg_notify is a plain V1 function taking two text datums.
     unsafe {

@@ -44,7 +44,10 @@ pub unsafe fn catalog(rel: pg_sys::Relation) -> EventsCatalog {
     let lookup = |name: &std::ffi::CStr| {
         let found = pg_sys::get_relname_relid(name.as_ptr(), nsp);
         if found == pg_sys::InvalidOid {
-            pgrx::error!("angzarr_store: {} is missing; reinstall the extension", name.to_string_lossy());
+            pgrx::error!(
+                "angzarr_store: {} is missing; reinstall the extension",
+                name.to_string_lossy()
+            );
         }
         found
     };
@@ -107,8 +110,11 @@ pub fn lock(key: &AggregateKey) {
 pub fn next_global_position(cat: &EventsCatalog) -> i64 {
     // SAFETY: nextval(regclass) is a plain V1 function.
     unsafe {
-        pgrx::direct_function_call::<i64>(pg_sys::nextval_oid, &[cat.position_sequence.into_datum()])
-            .unwrap_or_else(|| pgrx::error!("angzarr_store: nextval returned NULL"))
+        pgrx::direct_function_call::<i64>(
+            pg_sys::nextval_oid,
+            &[cat.position_sequence.into_datum()],
+        )
+        .unwrap_or_else(|| pgrx::error!("angzarr_store: nextval returned NULL"))
     }
 }
 
@@ -129,18 +135,40 @@ pub unsafe fn probe_last(
     let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
     let mut keys: [pg_sys::ScanKeyData; 3] = std::mem::zeroed();
     let eq = pg_sys::BTEqualStrategyNumber as u16;
-    pg_sys::ScanKeyInit(&mut keys[0], 1, eq, pg_sys::Oid::from(pg_sys::F_TEXTEQ), domain);
-    pg_sys::ScanKeyInit(&mut keys[1], 2, eq, pg_sys::Oid::from(pg_sys::F_TEXTEQ), edition);
-    pg_sys::ScanKeyInit(&mut keys[2], 3, eq, pg_sys::Oid::from(pg_sys::F_UUID_EQ), root);
+    pg_sys::ScanKeyInit(
+        &mut keys[0],
+        1,
+        eq,
+        pg_sys::Oid::from(pg_sys::F_TEXTEQ),
+        domain,
+    );
+    pg_sys::ScanKeyInit(
+        &mut keys[1],
+        2,
+        eq,
+        pg_sys::Oid::from(pg_sys::F_TEXTEQ),
+        edition,
+    );
+    pg_sys::ScanKeyInit(
+        &mut keys[2],
+        3,
+        eq,
+        pg_sys::Oid::from(pg_sys::F_UUID_EQ),
+        root,
+    );
     let scan = pg_sys::index_beginscan(rel, index, snapshot, 3, 0);
     pg_sys::index_rescan(scan, keys.as_mut_ptr(), 3, std::ptr::null_mut(), 0);
     let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
-    let found = pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::BackwardScanDirection, slot);
+    let found =
+        pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::BackwardScanDirection, slot);
     let head = if found {
         let mut null = false;
         let seq = pg_sys::slot_getattr(slot, cat.att_sequence, &mut null).value() as i64;
         let feed_tx = pg_sys::slot_getattr(slot, cat.att_feed_tx, &mut null).value() as i64;
-        Some(StreamHead { next_sequence: seq + 1, feed_tx })
+        Some(StreamHead {
+            next_sequence: seq + 1,
+            feed_tx,
+        })
     } else {
         None
     };
@@ -157,7 +185,11 @@ mod tests {
 
     #[test]
     fn lock_keys_separate_every_part_of_the_key() {
-        let k = |d: &str, e: &str, r: u8| AggregateKey { domain: d.into(), edition: e.into(), root: [r; 16] };
+        let k = |d: &str, e: &str, r: u8| AggregateKey {
+            domain: d.into(),
+            edition: e.into(),
+            root: [r; 16],
+        };
         let base = lock_key(&k("player", "angzarr", 1));
         assert_eq!(base, lock_key(&k("player", "angzarr", 1)));
         assert_ne!(base, lock_key(&k("player", "angzarr", 2)));

@@ -33,7 +33,11 @@ enum Undo {
     Head(AggregateKey, Option<Entry>),
     Explicit(AggregateKey, Option<i64>),
     Consumed(AggregateKey),
-    Setting(Option<String>, HashMap<AggregateKey, i64>, HashSet<AggregateKey>),
+    Setting(
+        Option<String>,
+        HashMap<AggregateKey, i64>,
+        HashSet<AggregateKey>,
+    ),
 }
 
 /// The per-transaction state of this backend.
@@ -95,7 +99,13 @@ impl TxState {
                 self.undo.push((sub, Undo::Head(key.clone(), Some(before))));
             }
             None => {
-                self.heads.insert(key.clone(), Entry { head, saved_in: sub });
+                self.heads.insert(
+                    key.clone(),
+                    Entry {
+                        head,
+                        saved_in: sub,
+                    },
+                );
                 self.log(|| Undo::Head(key.clone(), None));
             }
         }
@@ -152,7 +162,9 @@ impl TxState {
 
     fn rollback_to(&mut self, sub: pg_sys::SubTransactionId) {
         while matches!(self.undo.last(), Some((s, _)) if *s >= sub) {
-            let Some((_, undo)) = self.undo.pop() else { break };
+            let Some((_, undo)) = self.undo.pop() else {
+                break;
+            };
             match undo {
                 Undo::Head(key, Some(entry)) => {
                     self.heads.insert(key, entry);
@@ -180,7 +192,10 @@ impl TxState {
 }
 
 #[pgrx::pg_guard]
-unsafe extern "C-unwind" fn on_xact_event(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+unsafe extern "C-unwind" fn on_xact_event(
+    event: pg_sys::XactEvent::Type,
+    _arg: *mut std::ffi::c_void,
+) {
     use pg_sys::XactEvent::*;
     match event {
         XACT_EVENT_PRE_COMMIT => crate::notify::send_pending(),

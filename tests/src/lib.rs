@@ -13,16 +13,22 @@ pub fn database_url() -> String {
 
 /// A pool of `size` connections to the test database.
 pub async fn pool(size: u32) -> anyhow::Result<PgPool> {
-    Ok(PgPoolOptions::new().max_connections(size).connect(&database_url()).await?)
+    Ok(PgPoolOptions::new()
+        .max_connections(size)
+        .connect(&database_url())
+        .await?)
 }
 
 /// The SQLSTATE of a database error, if `err` is one.
 pub fn sqlstate(err: &sqlx::Error) -> Option<String> {
-    err.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned())
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned())
 }
 
 /// Makes sure the extension exists in the test database.
 pub async fn ensure_extension(pool: &PgPool) -> anyhow::Result<()> {
-    pool.execute("CREATE EXTENSION IF NOT EXISTS angzarr_store").await?;
+    pool.execute("CREATE EXTENSION IF NOT EXISTS angzarr_store")
+        .await?;
     Ok(())
 }
