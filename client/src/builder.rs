@@ -1,0 +1,154 @@
+//! [`EventStoreBuilder`]: pool options and client settings with documented defaults.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::error::Result;
+use crate::store::{EventStore, Settings};
+
+/// Builds an [`EventStore`] with its own pool.
+///
+/// | option | default |
+/// | --- | --- |
+/// | [`with_max_connections`](Self::with_max_connections) | 10 |
+/// | [`with_min_connections`](Self::with_min_connections) | 0 |
+/// | [`with_acquire_timeout`](Self::with_acquire_timeout) | 30 s |
+/// | [`with_idle_timeout`](Self::with_idle_timeout) | 10 min |
+/// | [`with_max_lifetime`](Self::with_max_lifetime) | 30 min |
+/// | [`with_statement_timeout`](Self::with_statement_timeout) | none (the server's setting) |
+/// | [`with_notify`](Self::with_notify) | on: appends wake feed tails through NOTIFY |
+/// | [`with_page_size`](Self::with_page_size) | 1000 events per round trip when streaming |
+/// | [`with_feed_poll_interval`](Self::with_feed_poll_interval) | 1 s |
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use angzarr_store_client::EventStore;
+///
+/// # async fn demo() -> angzarr_store_client::Result<()> {
+/// let store = EventStore::builder()
+///     .with_max_connections(20)
+///     .with_statement_timeout(Some(Duration::from_secs(30)))
+///     .connect("postgres://postgres@127.0.0.1:55432/angzarr")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct EventStoreBuilder {
+    max_connections: u32,
+    min_connections: u32,
+    acquire_timeout: Duration,
+    idle_timeout: Option<Duration>,
+    max_lifetime: Option<Duration>,
+    statement_timeout: Option<Duration>,
+    notify: bool,
+    settings: Settings,
+}
+
+impl Default for EventStoreBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventStoreBuilder {
+    /// A builder with the defaults in the table above.
+    pub fn new() -> Self {
+        EventStoreBuilder {
+            max_connections: 10,
+            min_connections: 0,
+            acquire_timeout: Duration::from_secs(30),
+            idle_timeout: Some(Duration::from_secs(600)),
+            max_lifetime: Some(Duration::from_secs(1800)),
+            statement_timeout: None,
+            notify: true,
+            settings: Settings::default(),
+        }
+    }
+
+    /// Most connections the pool opens. A feed tail holds one extra connection for LISTEN.
+    pub fn with_max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    /// Connections the pool keeps open even when idle.
+    pub fn with_min_connections(mut self, n: u32) -> Self {
+        self.min_connections = n;
+        self
+    }
+
+    /// How long an operation waits for a free connection before failing.
+    pub fn with_acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Idle connections above the minimum are closed after this long; `None` keeps them.
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Connections are replaced after this long; `None` keeps them forever.
+    pub fn with_max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// The server cancels any statement running longer than this (`statement_timeout`);
+    /// `None` leaves the server's setting.
+    pub fn with_statement_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// Whether this pool's sessions set `angzarr.notify = on`, so each committed append sends a
+    /// NOTIFY on channel `angzarr_events` and feed tails wake at once instead of at their next
+    /// poll.
+    pub fn with_notify(mut self, on: bool) -> Self {
+        self.notify = on;
+        self
+    }
+
+    /// Events fetched per round trip when streaming an aggregate or the feed (at least 1).
+    pub fn with_page_size(mut self, events: u32) -> Self {
+        self.settings.page_size = i64::from(events.max(1));
+        self
+    }
+
+    /// How often a feed tail polls when no notification wakes it.
+    pub fn with_feed_poll_interval(mut self, interval: Duration) -> Self {
+        self.settings.feed_poll_interval = interval;
+        self
+    }
+
+    /// Opens the pool on `url` (`postgres://user@host:port/db?...`) and makes one connection,
+    /// so a wrong URL or an unreachable server fails here.
+    pub async fn connect(self, url: &str) -> Result<EventStore> {
+        let options = PgConnectOptions::from_str(url)?;
+        self.connect_with(options).await
+    }
+
+    /// Opens the pool with explicit connect options.
+    pub async fn connect_with(self, options: PgConnectOptions) -> Result<EventStore> {
+        let mut session = Vec::new();
+        if self.notify {
+            session.push(("angzarr.notify", "on".to_string()));
+        }
+        if let Some(timeout) = self.statement_timeout {
+            session.push(("statement_timeout", format!("{}ms", timeout.as_millis())));
+        }
+        let options = options.options(session);
+        let pool = PgPoolOptions::new()
+            .max_connections(self.max_connections)
+            .min_connections(self.min_connections)
+            .acquire_timeout(self.acquire_timeout)
+            .idle_timeout(self.idle_timeout)
+            .max_lifetime(self.max_lifetime)
+            .connect_with(options)
+            .await?;
+        Ok(EventStore::with_settings(pool, self.settings))
+    }
+}

@@ -1,0 +1,173 @@
+//! Reading one aggregate as an async stream, a page of `angzarr.read_stream()` at a time, so an
+//! aggregate of any length is never held in memory at once.
+
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use sqlx::{Acquire, Postgres};
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::append::edition_or_main;
+use crate::error::{Error, Result};
+use crate::event::RecordedEvent;
+use crate::store::EventStore;
+
+/// Which events of one aggregate to read: `[from, to)`, at most `max_count`, on an edition.
+///
+/// ```
+/// use angzarr_store_client::ReadStream;
+/// let q = ReadStream::new("account", uuid::Uuid::nil()).from(10).to(20).max_count(5);
+/// assert_eq!((q.from, q.to, q.max_count), (10, Some(20), Some(5)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadStream {
+    /// The aggregate's domain.
+    pub domain: String,
+    /// The aggregate's root.
+    pub root: Uuid,
+    /// The edition to read; `None` is main. A named edition reads main's history up to its
+    /// divergence point, then its own events.
+    pub edition: Option<String>,
+    /// First sequence to read (default 0).
+    pub from: i64,
+    /// Stop before this sequence (default: read to the end).
+    pub to: Option<i64>,
+    /// Read at most this many events (default: all).
+    pub max_count: Option<i64>,
+}
+
+impl ReadStream {
+    /// The whole aggregate on the main edition.
+    pub fn new(domain: impl Into<String>, root: Uuid) -> Self {
+        ReadStream {
+            domain: domain.into(),
+            root,
+            edition: None,
+            from: 0,
+            to: None,
+            max_count: None,
+        }
+    }
+
+    /// Starts at `sequence` (inclusive).
+    pub fn from(mut self, sequence: i64) -> Self {
+        self.from = sequence;
+        self
+    }
+
+    /// Stops before `sequence` (exclusive).
+    pub fn to(mut self, sequence: i64) -> Self {
+        self.to = Some(sequence);
+        self
+    }
+
+    /// Reads at most `n` events.
+    pub fn max_count(mut self, n: i64) -> Self {
+        self.max_count = Some(n);
+        self
+    }
+
+    /// Reads a named edition.
+    pub fn edition(mut self, edition: impl Into<String>) -> Self {
+        self.edition = Some(edition.into());
+        self
+    }
+}
+
+/// Where a paged read stands between round trips.
+enum Cursor<A, C> {
+    Unopened(A),
+    Open {
+        conn: C,
+        next: i64,
+        remaining: Option<i64>,
+    },
+    Done,
+}
+
+impl EventStore {
+    /// Streams an aggregate's events, oldest first.
+    ///
+    /// Events are fetched [`page_size`](crate::EventStoreBuilder::with_page_size) at a time by
+    /// sequence, so memory stays bounded by one page however long the aggregate is. The stream
+    /// holds one connection (taken from `db`) until it ends or is dropped.
+    ///
+    /// ```no_run
+    /// use angzarr_store_client::{EventStore, ReadStream};
+    /// use futures_util::TryStreamExt;
+    ///
+    /// # async fn demo(store: EventStore, root: uuid::Uuid) -> angzarr_store_client::Result<()> {
+    /// let mut events = store.read_stream(store.pool(), ReadStream::new("account", root));
+    /// while let Some(event) = events.try_next().await? {
+    ///     println!("{} {}", event.sequence, event.event_type);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn read_stream<'c, A>(
+        &self,
+        db: A,
+        query: ReadStream,
+    ) -> BoxStream<'c, Result<RecordedEvent>>
+    where
+        A: Acquire<'c, Database = Postgres> + Send + 'c,
+    {
+        let store = self.clone();
+        let page_size = self.settings().page_size;
+        let span = tracing::info_span!(
+            "angzarr.read_stream",
+            domain = %query.domain,
+            edition = %edition_or_main(query.edition.as_deref()),
+            root = %query.root,
+        );
+        stream::try_unfold(Cursor::Unopened(db), move |cursor| {
+            let store = store.clone();
+            let query = query.clone();
+            async move {
+                let (mut conn, next, remaining) = match cursor {
+                    Cursor::Done => return Ok(None),
+                    Cursor::Open {
+                        conn,
+                        next,
+                        remaining,
+                    } => (conn, next, remaining),
+                    Cursor::Unopened(db) => {
+                        let mut conn = db.acquire().await?;
+                        store.ready(&mut conn).await?;
+                        (conn, query.from, query.max_count)
+                    }
+                };
+                let limit = remaining.map_or(page_size, |r| r.min(page_size));
+                if limit <= 0 {
+                    return Ok::<_, Error>(None);
+                }
+                let rows = sqlx::query(include_str!("sql/read_stream.sql"))
+                    .bind(&query.domain)
+                    .bind(query.root)
+                    .bind(next)
+                    .bind(query.to)
+                    .bind(limit)
+                    .bind(edition_or_main(query.edition.as_deref()))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let page = rows
+                    .iter()
+                    .map(|r| RecordedEvent::from_row(r, &query.domain, query.root))
+                    .collect::<Result<Vec<_>>>()?;
+                let read = page.len() as i64;
+                let cursor = match page.last() {
+                    Some(last) if read == limit => Cursor::Open {
+                        conn,
+                        next: last.sequence + 1,
+                        remaining: remaining.map(|r| r - read),
+                    },
+                    _ => Cursor::Done,
+                };
+                tracing::trace!(events = read, "read a page");
+                Ok(Some((page, cursor)))
+            }
+            .instrument(span.clone())
+        })
+        .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+        .try_flatten()
+        .boxed()
+    }
+}

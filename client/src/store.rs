@@ -1,0 +1,252 @@
+//! [`EventStore`]: the handle every operation hangs off, how to make one, and the check that the
+//! database has a compatible extension.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::{Acquire, Postgres};
+use tokio::sync::OnceCell;
+
+use crate::builder::EventStoreBuilder;
+use crate::error::{Error, Result};
+
+/// Extension versions this client works with, as printed in errors.
+pub const SUPPORTED_EXTENSION_VERSIONS: &str = ">= 0.1.0, < 0.2.0";
+const MIN_VERSION: (u64, u64, u64) = (0, 1, 0);
+const MAX_VERSION_EXCLUSIVE: (u64, u64, u64) = (0, 2, 0);
+
+/// A handle on an angzarr_store database: cheap to clone, safe to share between tasks.
+///
+/// Operations take the connection to run on as their first argument (`db`), so the same method
+/// works on its own or inside the caller's transaction:
+///
+/// * `store.pool()` (or any `&PgPool`): the call takes a connection from the pool and commits
+///   on its own;
+/// * `&mut *tx` for a `sqlx::Transaction` (or any `&mut PgConnection`): the call joins that
+///   transaction; nothing is visible to others until the caller commits, and a rollback undoes
+///   it.
+///
+/// The first operation checks that the extension is installed at a version this client
+/// supports ([`SUPPORTED_EXTENSION_VERSIONS`]) and fails with [`Error::NotInstalled`] or
+/// [`Error::IncompatibleVersion`] otherwise; the answer is remembered once it is good.
+///
+/// ```no_run
+/// use angzarr_store_client::{Append, EventStore, Expected, NewEvent};
+/// use uuid::Uuid;
+///
+/// # async fn demo(pool: sqlx::PgPool) -> angzarr_store_client::Result<()> {
+/// let store = EventStore::new(pool);
+/// let account = Uuid::new_v4();
+///
+/// // On its own:
+/// store
+///     .append(store.pool(), &Append::new("account", account)
+///         .expect(Expected::New)
+///         .event(NewEvent::new("Opened", b"{}".to_vec())))
+///     .await?;
+///
+/// // Inside the caller's transaction, together with the caller's own writes:
+/// let mut tx = store.pool().begin().await?;
+/// store
+///     .append(&mut *tx, &Append::new("account", account)
+///         .expect(Expected::Next(1))
+///         .event(NewEvent::new("Deposited", b"{\"amount\": 10}".to_vec())))
+///     .await?;
+/// sqlx::query("UPDATE my_outbox SET sent = true").execute(&mut *tx).await?;
+/// tx.commit().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct EventStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: PgPool,
+    settings: Settings,
+    checked: OnceCell<String>,
+}
+
+/// Client-side knobs that do not belong to the pool; set through [`EventStoreBuilder`].
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// Events fetched per round trip when streaming an aggregate or the feed.
+    pub page_size: i64,
+    /// How long a feed tail sleeps between polls when no notification arrives.
+    pub feed_poll_interval: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            page_size: 1000,
+            feed_poll_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl EventStore {
+    /// Wraps an existing pool ("bring your own pool"): the main way to make a store.
+    ///
+    /// No I/O happens here; the extension check runs on first use. For feed tails to wake up on
+    /// NOTIFY rather than polling, the writers' sessions need `angzarr.notify = on` (e.g.
+    /// `ALTER DATABASE ... SET angzarr.notify = on`, or the `options` of the pool's
+    /// `PgConnectOptions`); [`EventStore::builder`] sets it for you.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> angzarr_store_client::Result<()> {
+    /// let pool = sqlx::PgPool::connect("postgres://postgres@127.0.0.1:55432/angzarr").await?;
+    /// let store = angzarr_store_client::EventStore::new(pool);
+    /// # Ok(()) }
+    /// ```
+    pub fn new(pool: PgPool) -> Self {
+        Self::with_settings(pool, Settings::default())
+    }
+
+    pub(crate) fn with_settings(pool: PgPool, settings: Settings) -> Self {
+        EventStore {
+            inner: Arc::new(Inner {
+                pool,
+                settings,
+                checked: OnceCell::new(),
+            }),
+        }
+    }
+
+    /// Connects with the builder's defaults (see [`EventStoreBuilder`]).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> angzarr_store_client::Result<()> {
+    /// let store =
+    ///     angzarr_store_client::EventStore::connect("postgres://postgres@127.0.0.1:55432/angzarr")
+    ///         .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn connect(url: &str) -> Result<Self> {
+        EventStoreBuilder::new().connect(url).await
+    }
+
+    /// A builder for the pool options and client settings.
+    pub fn builder() -> EventStoreBuilder {
+        EventStoreBuilder::new()
+    }
+
+    /// The pool operations use when given `store.pool()`; also where feed tails take their
+    /// connections from.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Installs the extension if it is missing (`CREATE EXTENSION IF NOT EXISTS angzarr_store`)
+    /// and checks its version. Safe when many processes start at once: installers queue on an
+    /// advisory lock, and a concurrent install by anyone else (a unique violation) counts as
+    /// success. Needs a role allowed to create the extension (a superuser).
+    ///
+    /// ```no_run
+    /// # async fn demo(store: angzarr_store_client::EventStore) -> angzarr_store_client::Result<()> {
+    /// let version = store.install().await?;
+    /// println!("angzarr_store {version}");
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "angzarr.install", skip_all, err)]
+    pub async fn install(&self) -> Result<String> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(include_str!("sql/install_lock.sql"))
+            .execute(&mut *tx)
+            .await?;
+        match sqlx::query(include_str!("sql/install.sql"))
+            .execute(&mut *tx)
+            .await
+        {
+            Ok(_) => tx.commit().await?,
+            // Someone without our lock created it (or its schema) at the same moment.
+            Err(e) if is_install_race(&e) => {
+                tracing::debug!(error = %e, "concurrent CREATE EXTENSION; using theirs");
+                tx.rollback().await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let mut conn = self.pool().acquire().await?;
+        let version = check_version(&mut conn).await?;
+        // A version that passed the check stays good for the life of the store.
+        let _ = self.inner.checked.set(version.clone());
+        Ok(version)
+    }
+
+    /// Checks the installed extension now (instead of on first use) and returns its version.
+    pub async fn check_extension<'c>(
+        &self,
+        db: impl Acquire<'c, Database = Postgres>,
+    ) -> Result<String> {
+        let mut conn = db.acquire().await?;
+        self.ready(&mut conn).await
+    }
+
+    /// Runs the extension check once per store, on the caller's connection.
+    pub(crate) async fn ready(&self, conn: &mut PgConnection) -> Result<String> {
+        self.inner
+            .checked
+            .get_or_try_init(|| check_version(conn))
+            .await
+            .cloned()
+    }
+}
+
+fn is_install_race(err: &sqlx::Error) -> bool {
+    let code = err.as_database_error().and_then(|d| d.code());
+    // unique_violation (pg_extension_name_index), duplicate_object, duplicate_schema
+    matches!(code.as_deref(), Some("23505" | "42710" | "42P06"))
+}
+
+/// Reads `pg_extension.extversion` and compares it with the supported range.
+async fn check_version(conn: &mut PgConnection) -> Result<String> {
+    let installed: Option<String> = sqlx::query_scalar(include_str!("sql/extension_version.sql"))
+        .fetch_optional(conn)
+        .await?;
+    let installed = installed.ok_or(Error::NotInstalled)?;
+    if !version_supported(&installed) {
+        return Err(Error::IncompatibleVersion {
+            installed,
+            supported: SUPPORTED_EXTENSION_VERSIONS,
+        });
+    }
+    tracing::debug!(version = %installed, "angzarr_store extension found");
+    Ok(installed)
+}
+
+/// True when `version` ("major.minor.patch", anything after a `-` ignored) is in range.
+fn version_supported(version: &str) -> bool {
+    let core = version.split(['-', '+']).next().unwrap_or_default();
+    let mut parts = core.split('.').map(|p| p.parse::<u64>());
+    let mut next = || parts.next().unwrap_or(Ok(0));
+    match (next(), next(), next()) {
+        (Ok(major), Ok(minor), Ok(patch)) => {
+            let v = (major, minor, patch);
+            v >= MIN_VERSION && v < MAX_VERSION_EXCLUSIVE
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_supported;
+
+    #[test]
+    fn version_range() {
+        assert!(version_supported("0.1.0"));
+        assert!(version_supported("0.1.7"));
+        assert!(version_supported("0.1"));
+        assert!(version_supported("0.1.0-dev"));
+        assert!(!version_supported("0.0.9"));
+        assert!(!version_supported("0.2.0"));
+        assert!(!version_supported("1.0.0"));
+        assert!(!version_supported("banana"));
+    }
+}
