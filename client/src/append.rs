@@ -164,8 +164,7 @@ impl EventStore {
         db: impl Acquire<'c, Database = Postgres>,
         append: &Append,
     ) -> Result<Appended> {
-        let mut conn = db.acquire().await?;
-        self.ready(&mut conn).await?;
+        let mut conn = self.conn(db).await?;
         let (types, payloads): (Vec<&str>, Vec<&[u8]>) = append
             .events
             .iter()

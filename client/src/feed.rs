@@ -159,8 +159,7 @@ impl EventStore {
         query: &FeedQuery,
         max_count: i64,
     ) -> Result<Vec<FeedEvent>> {
-        let mut conn = db.acquire().await?;
-        self.ready(&mut conn).await?;
+        let mut conn = self.conn(db).await?;
         let rows = sqlx::query(include_str!("sql/read_feed.sql"))
             .bind(query.after.feed_tx)
             .bind(query.after.global_position)
@@ -184,8 +183,7 @@ impl EventStore {
         &self,
         db: impl Acquire<'c, Database = Postgres>,
     ) -> Result<Checkpoint> {
-        let mut conn = db.acquire().await?;
-        self.ready(&mut conn).await?;
+        let mut conn = self.conn(db).await?;
         let row = sqlx::query(include_str!("sql/feed_horizon.sql"))
             .fetch_one(&mut *conn)
             .await?;
@@ -204,8 +202,7 @@ impl EventStore {
         consumer: &str,
         checkpoint: Checkpoint,
     ) -> Result<bool> {
-        let mut conn = db.acquire().await?;
-        self.ready(&mut conn).await?;
+        let mut conn = self.conn(db).await?;
         Ok(
             sqlx::query_scalar(include_str!("sql/save_feed_position.sql"))
                 .bind(consumer)
@@ -223,8 +220,7 @@ impl EventStore {
         db: impl Acquire<'c, Database = Postgres>,
         consumer: &str,
     ) -> Result<FeedPosition> {
-        let mut conn = db.acquire().await?;
-        self.ready(&mut conn).await?;
+        let mut conn = self.conn(db).await?;
         let row = sqlx::query(include_str!("sql/get_feed_position.sql"))
             .bind(consumer)
             .fetch_one(&mut *conn)
@@ -244,8 +240,7 @@ impl EventStore {
         members: i32,
         edition: Option<&str>,
     ) -> Result<i32> {
-        let mut conn = db.acquire().await?;
-        self.ready(&mut conn).await?;
+        let mut conn = self.conn(db).await?;
         Ok(sqlx::query_scalar(include_str!("sql/feed_member.sql"))
             .bind(domain)
             .bind(root)

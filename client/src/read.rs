@@ -76,10 +76,14 @@ impl ReadStream {
 /// Where a paged read stands between round trips.
 enum Cursor<A, C> {
     Unopened(A),
+    /// `bounded`: ask for the window `[next, next + limit)` only. Sequences are gap-free, so a
+    /// full window is a full page, and the server reads just that slice of the index. After a
+    /// short window, one unbounded read makes sure nothing lies beyond it.
     Open {
         conn: C,
         next: i64,
         remaining: Option<i64>,
+        bounded: bool,
     },
     Done,
 }
@@ -122,28 +126,34 @@ impl EventStore {
             let store = store.clone();
             let query = query.clone();
             async move {
-                let (mut conn, next, remaining) = match cursor {
+                let (mut conn, next, remaining, bounded) = match cursor {
                     Cursor::Done => return Ok(None),
                     Cursor::Open {
                         conn,
                         next,
                         remaining,
-                    } => (conn, next, remaining),
+                        bounded,
+                    } => (conn, next, remaining, bounded),
                     Cursor::Unopened(db) => {
-                        let mut conn = db.acquire().await?;
-                        store.ready(&mut conn).await?;
-                        (conn, query.from, query.max_count)
+                        let conn = store.conn(db).await?;
+                        (conn, query.from, query.max_count, true)
                     }
                 };
                 let limit = remaining.map_or(page_size, |r| r.min(page_size));
                 if limit <= 0 {
                     return Ok::<_, Error>(None);
                 }
+                let window_end = next.saturating_add(limit);
+                let to = match query.to {
+                    Some(to) if !bounded || to <= window_end => Some(to),
+                    _ if bounded => Some(window_end),
+                    _ => None,
+                };
                 let rows = sqlx::query(include_str!("sql/read_stream.sql"))
                     .bind(&query.domain)
                     .bind(query.root)
                     .bind(next)
-                    .bind(query.to)
+                    .bind(to)
                     .bind(limit)
                     .bind(edition_or_main(query.edition.as_deref()))
                     .fetch_all(&mut *conn)
@@ -153,11 +163,20 @@ impl EventStore {
                     .map(|r| RecordedEvent::from_row(r, &query.domain, query.root))
                     .collect::<Result<Vec<_>>>()?;
                 let read = page.len() as i64;
+                let remaining = remaining.map(|r| r - read);
                 let cursor = match page.last() {
                     Some(last) if read == limit => Cursor::Open {
                         conn,
                         next: last.sequence + 1,
-                        remaining: remaining.map(|r| r - read),
+                        remaining,
+                        bounded: true,
+                    },
+                    // A short window that stopped before the caller's end: look past it once.
+                    _ if bounded && to != query.to => Cursor::Open {
+                        conn,
+                        next: window_end,
+                        remaining,
+                        bounded: false,
                     },
                     _ => Cursor::Done,
                 };

@@ -188,6 +188,16 @@ impl EventStore {
         self.ready(&mut conn).await
     }
 
+    /// Takes a connection from `db` and makes sure the extension check has passed.
+    pub(crate) async fn conn<'c, A>(&self, db: A) -> Result<A::Connection>
+    where
+        A: Acquire<'c, Database = Postgres>,
+    {
+        let mut conn = db.acquire().await?;
+        self.ready(&mut conn).await?;
+        Ok(conn)
+    }
+
     /// Runs the extension check once per store, on the caller's connection.
     pub(crate) async fn ready(&self, conn: &mut PgConnection) -> Result<String> {
         self.inner

@@ -1,0 +1,90 @@
+//! Handler positions: how far a projector, saga or process manager has got in each aggregate,
+//! so it resumes after a restart. Positions only move forward.
+
+use sqlx::{Acquire, Postgres};
+use uuid::Uuid;
+
+use crate::append::edition_or_main;
+use crate::error::Result;
+use crate::store::EventStore;
+
+impl EventStore {
+    /// Records that `handler` has processed the aggregate up to `sequence` and returns the
+    /// stored position. A lower or equal sequence changes nothing (redelivered or reordered
+    /// acknowledgements never move a handler back). Run it in the transaction that applied the
+    /// events to make the projection exactly-once.
+    ///
+    /// ```no_run
+    /// # async fn demo(store: angzarr_store_client::EventStore, root: uuid::Uuid) -> angzarr_store_client::Result<()> {
+    /// let mut tx = store.pool().begin().await?;
+    /// sqlx::query("UPDATE balances SET amount = amount + 10 WHERE account = $1")
+    ///     .bind(root).execute(&mut *tx).await?;
+    /// store.save_position(&mut *tx, "balances", "account", root, 7, None).await?;
+    /// tx.commit().await?;
+    /// # Ok(()) }
+    /// ```
+    #[tracing::instrument(name = "angzarr.save_position", skip_all, err,
+                          fields(handler = handler, domain = domain,
+                                 edition = edition_or_main(edition), root = %root, sequence))]
+    pub async fn save_position<'c>(
+        &self,
+        db: impl Acquire<'c, Database = Postgres>,
+        handler: &str,
+        domain: &str,
+        root: Uuid,
+        sequence: i64,
+        edition: Option<&str>,
+    ) -> Result<i64> {
+        let mut conn = self.conn(db).await?;
+        let stored: Option<i64> = sqlx::query_scalar(include_str!("sql/save_position.sql"))
+            .bind(handler)
+            .bind(domain)
+            .bind(root)
+            .bind(sequence)
+            .bind(edition_or_main(edition))
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(stored.unwrap_or(sequence))
+    }
+
+    /// The last sequence `handler` processed in the aggregate; `None` when it has processed
+    /// nothing there (0 is a position: the first event).
+    #[tracing::instrument(name = "angzarr.get_position", skip_all, err,
+                          fields(handler = handler, domain = domain,
+                                 edition = edition_or_main(edition), root = %root))]
+    pub async fn get_position<'c>(
+        &self,
+        db: impl Acquire<'c, Database = Postgres>,
+        handler: &str,
+        domain: &str,
+        root: Uuid,
+        edition: Option<&str>,
+    ) -> Result<Option<i64>> {
+        let mut conn = self.conn(db).await?;
+        Ok(sqlx::query_scalar(include_str!("sql/get_position.sql"))
+            .bind(handler)
+            .bind(domain)
+            .bind(root)
+            .bind(edition_or_main(edition))
+            .fetch_one(&mut *conn)
+            .await?)
+    }
+
+    /// Forgets `handler`'s positions (all, or only `domain`'s) so it rebuilds from the start;
+    /// returns how many were deleted. The one deliberate way back.
+    #[tracing::instrument(name = "angzarr.reset_positions", skip_all, err,
+                          fields(handler = handler, domain = domain))]
+    pub async fn reset_positions<'c>(
+        &self,
+        db: impl Acquire<'c, Database = Postgres>,
+        handler: &str,
+        domain: Option<&str>,
+    ) -> Result<i64> {
+        let mut conn = self.conn(db).await?;
+        Ok(sqlx::query_scalar(include_str!("sql/reset_positions.sql"))
+            .bind(handler)
+            .bind(domain)
+            .fetch_one(&mut *conn)
+            .await?)
+    }
+}

@@ -1,0 +1,2 @@
+-- Every gap, duplicate or out-of-order position in the store; no rows when healthy.
+SELECT problem, domain, edition, root, sequence, detail FROM angzarr.check_integrity()

@@ -1,0 +1,2 @@
+-- Domains that have events, in name order.
+SELECT domain FROM angzarr.list_domains()
