@@ -16,6 +16,7 @@ mod storage_contract;
 mod stream_head;
 mod trigger;
 mod tx_state;
+mod wire;
 
 ::pgrx::pg_module_magic!(name, version);
 
