@@ -27,6 +27,14 @@ BEGIN
             cardinality(event_types), coalesce(cardinality(payloads), 0)
             USING ERRCODE = '22023', HINT = 'Pass one payload per event type.';
     END IF;
+    IF array_position(payloads, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'payload % of the batch is NULL', array_position(payloads, NULL)
+            USING ERRCODE = '22004', HINT = 'Pass an empty bytea (''\x'') for an event without payload.';
+    END IF;
+    IF '' = ANY (event_types) OR array_position(event_types, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'every event needs a non-empty event type'
+            USING ERRCODE = '22023', HINT = 'Name the event, e.g. ''FundsDeposited''.';
+    END IF;
     IF v_key IS NOT NULL THEN
         -- Serialise with other writers of this aggregate first, so a concurrent repeat of the
         -- same append sees the committed original.

@@ -106,7 +106,7 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
     };
 
     let setting = read_setting();
-    tx_state::with(|s| s.sync_setting(setting.as_deref(), expectations::parse))?;
+    tx_state::with(|s| s.sync_setting(setting, expectations::parse))?;
 
     let head = match tx_state::with(|s| s.head(&key)) {
         Some(head) => head,
@@ -244,16 +244,17 @@ fn first_sequence(key: &AggregateKey, root: pgrx::Uuid) -> i64 {
 }
 
 /// `angzarr.expected_sequences` as the transaction sees it; `''` counts as unset.
-fn read_setting() -> Option<String> {
-    // SAFETY: GetConfigOption returns NULL or a NUL-terminated string owned by guc.c.
-    unsafe {
-        let ptr = pg_sys::GetConfigOption(c"angzarr.expected_sequences".as_ptr(), true, false);
-        if ptr.is_null() {
-            return None;
-        }
-        let text = std::ffi::CStr::from_ptr(ptr).to_string_lossy();
-        (!text.trim().is_empty()).then(|| text.into_owned())
+///
+/// # Safety
+/// The result borrows guc.c's copy of the value: use it before anything can change the setting.
+unsafe fn read_setting<'a>() -> Option<&'a str> {
+    let ptr = pg_sys::GetConfigOption(c"angzarr.expected_sequences".as_ptr(), true, false);
+    if ptr.is_null() {
+        return None;
     }
+    // Not UTF-8: hand the parser something that names the problem instead of guessing.
+    let text = std::ffi::CStr::from_ptr(ptr).to_str().unwrap_or("(not valid UTF-8)");
+    (!text.trim().is_empty()).then_some(text)
 }
 
 unsafe fn apply(
