@@ -12,6 +12,7 @@ mod functions;
 pub mod names;
 mod notify;
 mod operations;
+mod pg_tests;
 mod storage_contract;
 mod stream_head;
 mod trigger;
@@ -26,7 +27,11 @@ pub extern "C-unwind" fn _PG_init() {
 }
 
 extension_sql_file!("../sql/table_events.sql", name = "table_events", bootstrap);
-extension_sql_file!("../sql/table_editions.sql", name = "table_editions", requires = ["table_events"]);
+extension_sql_file!(
+    "../sql/table_editions.sql",
+    name = "table_editions",
+    requires = ["table_events"]
+);
 extension_sql_file!(
     "../sql/fn_editions_internal.sql",
     name = "fn_editions_internal",
