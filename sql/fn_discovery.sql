@@ -83,6 +83,26 @@ $$;
 COMMENT ON FUNCTION angzarr.next_sequence(text, uuid, text) IS
     'The next sequence of an aggregate (0 when it has no events); composite-aware on named editions.';
 
+-- Checks a point in time-travel reads: raises 22023 for NULL or a negative sequence.
+CREATE FUNCTION angzarr._check_as_of(as_of_sequence bigint, as_of_time timestamptz, by_time boolean)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF by_time AND as_of_time IS NULL THEN
+        RAISE EXCEPTION 'as_of_time must not be NULL'
+            USING ERRCODE = '22023', HINT = 'Pass a timestamptz, e.g. now() - interval ''1 hour''.';
+    END IF;
+    IF NOT by_time AND (as_of_sequence IS NULL OR as_of_sequence < 0) THEN
+        RAISE EXCEPTION 'as_of_sequence must be 0 or more, got %', coalesce(as_of_sequence::text, 'NULL')
+            USING ERRCODE = '22023',
+                  HINT = 'as_of_sequence is inclusive; use angzarr.read_stream() for the whole history.';
+    END IF;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION angzarr._check_as_of(bigint, timestamptz, boolean) IS
+    'Internal: validates the point of read_as_of_sequence() / read_as_of_time().';
+
 -- The aggregate's history up to and including `as_of_sequence`: the state it had right after
 -- that event.
 CREATE FUNCTION angzarr.read_as_of_sequence(
@@ -99,15 +119,12 @@ RETURNS TABLE (
     id uuid,
     edition text,
     global_position bigint)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF as_of_sequence IS NULL OR as_of_sequence < 0 THEN
-        RAISE EXCEPTION 'as_of_sequence must be 0 or more, got %', coalesce(as_of_sequence::text, 'NULL')
-            USING ERRCODE = '22023',
-                  HINT = 'as_of_sequence is inclusive; use angzarr.read_stream() for the whole history.';
-    END IF;
-    RETURN QUERY SELECT * FROM angzarr.read_stream($1, $2, 0, as_of_sequence + 1, NULL, $4);
-END
+LANGUAGE sql STABLE AS $$
+    SELECT s.sequence, s.event_type, s.payload, s.correlation_id, s.created_at, s.id, s.edition,
+           s.global_position
+      FROM angzarr.read_stream($1, $2, 0, least($3, 9223372036854775806) + 1, NULL, $4) s
+     WHERE angzarr._check_as_of($3, NULL, false)
+     ORDER BY s.sequence
 $$;
 COMMENT ON FUNCTION angzarr.read_as_of_sequence(text, uuid, bigint, text) IS
     'Reads an aggregate''s events up to and including as_of_sequence (composite-aware on editions).';
@@ -129,20 +146,14 @@ RETURNS TABLE (
     id uuid,
     edition text,
     global_position bigint)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF as_of_time IS NULL THEN
-        RAISE EXCEPTION 'as_of_time must not be NULL'
-            USING ERRCODE = '22023', HINT = 'Pass a timestamptz, e.g. now() - interval ''1 hour''.';
-    END IF;
-    RETURN QUERY
-        SELECT w.sequence, w.event_type, w.payload, w.correlation_id, w.created_at, w.id, w.edition,
-               w.global_position
-          FROM (SELECT s.*, bool_and(s.created_at <= as_of_time) OVER (ORDER BY s.sequence) AS before
-                  FROM angzarr.read_stream($1, $2, 0, NULL, NULL, $4) s) w
-         WHERE w.before
-         ORDER BY w.sequence;
-END
+LANGUAGE sql STABLE AS $$
+    SELECT w.sequence, w.event_type, w.payload, w.correlation_id, w.created_at, w.id, w.edition,
+           w.global_position
+      FROM (SELECT s.*, bool_and(s.created_at <= $3) OVER (ORDER BY s.sequence) AS before
+              FROM angzarr.read_stream($1, $2, 0, NULL, NULL, $4) s
+             WHERE angzarr._check_as_of(NULL, $3, true)) w
+     WHERE w.before
+     ORDER BY w.sequence
 $$;
 COMMENT ON FUNCTION angzarr.read_as_of_time(text, uuid, timestamptz, text) IS
     'Reads an aggregate''s events as they stood at as_of_time: the gap-free prefix created at or before it.';
