@@ -8,6 +8,10 @@ use uuid::Uuid;
 pub const SQLSTATE_SEQUENCE_CONFLICT: &str = "ZA001";
 /// SQLSTATE of an attempt to change or delete history.
 pub const SQLSTATE_IMMUTABLE: &str = "ZA002";
+/// SQLSTATE of an attempt to create or discard the main edition.
+pub const SQLSTATE_PROTECTED_EDITION: &str = "ZA003";
+/// SQLSTATE of a snapshot put beyond the aggregate's last event.
+pub const SQLSTATE_SNAPSHOT_BEYOND_HEAD: &str = "ZA004";
 
 /// Everything the client can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +69,39 @@ pub enum Error {
         message: String,
     },
 
+    /// The main edition `angzarr` cannot be created or discarded.
+    #[error("{message}")]
+    ProtectedEdition {
+        /// The server's message.
+        message: String,
+    },
+
+    /// A snapshot was put at a sequence the aggregate has not reached.
+    #[error("{message}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    SnapshotBeyondHead {
+        /// The server's message, naming the aggregate.
+        message: String,
+        /// The aggregate's last sequence, as the server said.
+        detail: Option<String>,
+    },
+
+    /// What is being created exists already (e.g. an edition of that name).
+    #[error("{message}")]
+    AlreadyExists {
+        /// The server's message.
+        message: String,
+    },
+
+    /// The request does not fit the current state (e.g. creating an edition that already has
+    /// events).
+    #[error("{message}{}", detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    InvalidState {
+        /// The server's message.
+        message: String,
+        /// Why, as the server said.
+        detail: Option<String>,
+    },
+
     /// The server or the client refused an argument (a bad name, a negative sequence, an
     /// empty batch, ...). Fix the call; retrying will not help.
     #[error("invalid argument: {message}{}", hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
@@ -114,6 +151,10 @@ impl Error {
         match self {
             Error::SequenceConflict { .. } => Some(Cow::Borrowed(SQLSTATE_SEQUENCE_CONFLICT)),
             Error::Immutable { .. } => Some(Cow::Borrowed(SQLSTATE_IMMUTABLE)),
+            Error::ProtectedEdition { .. } => Some(Cow::Borrowed(SQLSTATE_PROTECTED_EDITION)),
+            Error::SnapshotBeyondHead { .. } => Some(Cow::Borrowed(SQLSTATE_SNAPSHOT_BEYOND_HEAD)),
+            Error::AlreadyExists { .. } => Some(Cow::Borrowed("23505")),
+            Error::InvalidState { .. } => Some(Cow::Borrowed("55000")),
             Error::Database(e) => e.as_database_error().and_then(|d| d.code()),
             _ => None,
         }
@@ -174,9 +215,15 @@ pub(crate) fn map_db_error(err: sqlx::Error) -> Error {
             None => Error::Database(err),
         },
         SQLSTATE_IMMUTABLE => Error::Immutable { message },
-        // invalid_parameter_value, numeric_value_out_of_range, string_data_right_truncation,
-        // not_null_violation, check_violation
-        "22023" | "22003" | "22001" | "23502" | "23514" => Error::InvalidArgument { message, hint },
+        SQLSTATE_PROTECTED_EDITION => Error::ProtectedEdition { message },
+        SQLSTATE_SNAPSHOT_BEYOND_HEAD => Error::SnapshotBeyondHead { message, detail },
+        "23505" => Error::AlreadyExists { message },
+        "55000" => Error::InvalidState { message, detail },
+        // data_exception (bad values, bad protobuf bytes, ...), not_null_violation,
+        // check_violation
+        c if c.starts_with("22") || c == "23502" || c == "23514" => {
+            Error::InvalidArgument { message, hint }
+        }
         // undefined_function: the installed extension predates this call
         "42883" if message.contains("angzarr.") => Error::Unsupported { message },
         _ => Error::Database(err),

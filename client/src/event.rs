@@ -145,7 +145,7 @@ impl RecordedEvent {
 
     /// The payload parsed as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        Ok(serde_json::from_slice(&self.payload)?)
+        decode_json(&self.payload)
     }
 
     /// The event as a `google.protobuf.Any` (type URL = event type).
@@ -158,7 +158,7 @@ impl RecordedEvent {
 
     /// True when the event holds a protobuf message of type `M`.
     pub fn is<M: Name>(&self) -> bool {
-        message_name(&self.event_type) == M::full_name()
+        is_message::<M>(&self.event_type)
     }
 
     /// The payload decoded as protobuf message `M`; [`Error::TypeMismatch`] when the event is
@@ -179,12 +179,29 @@ impl RecordedEvent {
     /// # Ok::<(), angzarr_store_client::Error>(())
     /// ```
     pub fn message<M: Name + Default>(&self) -> Result<M> {
-        if !self.is::<M>() {
+        decode_message(Some(&self.event_type), &self.payload)
+    }
+}
+
+/// `bytes` parsed as JSON.
+pub(crate) fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+/// True when `type_url` names message `M` (any URL prefix).
+pub(crate) fn is_message<M: Name>(type_url: &str) -> bool {
+    message_name(type_url) == M::full_name()
+}
+
+/// `bytes` decoded as `M`, after checking `type_url` when there is one.
+pub(crate) fn decode_message<M: Name + Default>(type_url: Option<&str>, bytes: &[u8]) -> Result<M> {
+    if let Some(url) = type_url {
+        if !is_message::<M>(url) {
             return Err(Error::TypeMismatch {
                 expected: M::full_name(),
-                actual: self.event_type.clone(),
+                actual: url.to_string(),
             });
         }
-        Ok(M::decode(self.payload.as_slice())?)
     }
+    Ok(M::decode(bytes)?)
 }

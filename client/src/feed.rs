@@ -282,6 +282,7 @@ impl EventStore {
             listening: false,
             buffer: VecDeque::new(),
             failures: 0,
+            unseen_wakeup: None,
             done: false,
         };
         stream::unfold(tail, |mut tail| async move {
@@ -302,8 +303,16 @@ struct Tail {
     buffer: VecDeque<FeedEvent>,
     /// Transient failures in a row, for the backoff.
     failures: u32,
+    /// Reads since a notification that found nothing: the notified commit may still be
+    /// behind the feed horizon (an older transaction is running), so look again soon.
+    unseen_wakeup: Option<u32>,
     done: bool,
 }
+
+/// How many quick re-reads follow a notification whose events are not visible yet, and the
+/// first pause between them (doubling: 25 ms, 50 ms, ... 3.2 s, about 6 s in all).
+const WAKEUP_REREADS: u32 = 8;
+const WAKEUP_REREAD_DELAY: Duration = Duration::from_millis(25);
 
 impl Tail {
     /// The next event, or `None` after a fatal error was yielded.
@@ -321,7 +330,10 @@ impl Tail {
                 self.listener = self.listen().await;
             }
             match self.fill().await {
-                Ok(true) => self.failures = 0,
+                Ok(true) => {
+                    self.failures = 0;
+                    self.unseen_wakeup = None;
+                }
                 Ok(false) => {
                     self.failures = 0;
                     self.wait().await;
@@ -377,6 +389,14 @@ impl Tail {
     /// Sleeps until a relevant notification or the poll interval, whichever comes first.
     async fn wait(&mut self) {
         let interval = self.store.settings().feed_poll_interval;
+        if let Some(reads) = self.unseen_wakeup {
+            if reads < WAKEUP_REREADS {
+                self.unseen_wakeup = Some(reads + 1);
+                tokio::time::sleep((WAKEUP_REREAD_DELAY * 2u32.pow(reads)).min(interval)).await;
+                return;
+            }
+            self.unseen_wakeup = None;
+        }
         let Some(listener) = self.listener.as_mut() else {
             tokio::time::sleep(interval).await;
             return;
@@ -385,17 +405,17 @@ impl Tail {
         loop {
             match tokio::time::timeout_at(deadline, listener.recv()).await {
                 Err(_elapsed) => return,
-                Ok(Ok(n)) if self.query.wants(n.payload()) => return,
+                Ok(Ok(n)) if self.query.wants(n.payload()) => {
+                    self.unseen_wakeup = Some(0);
+                    return;
+                }
                 Ok(Ok(_)) => continue,
                 Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "feed tail: LISTEN connection failed; polling instead");
+                    // PgListener reconnects by itself; a failure here means it could not.
+                    tracing::warn!(error = %e, "feed tail: LISTEN connection failed; polling meanwhile");
                     self.listener = None;
-                    tokio::time::sleep(
-                        deadline
-                            .saturating_duration_since(tokio::time::Instant::now())
-                            .min(Duration::from_secs(1)),
-                    )
-                    .await;
+                    // Try LISTEN again before the next read.
+                    self.listening = false;
                     return;
                 }
             }

@@ -107,6 +107,11 @@ async fn a_named_edition_reads_main_history_then_its_own() {
     let root = Uuid::new_v4();
     seed(&store, &domain, root, 4).await;
     let edition = format!("what-if-{}", Uuid::new_v4().simple());
+    let divergence = [(domain.clone(), 4)].into_iter().collect();
+    store
+        .create_edition(store.pool(), &edition, &divergence, None)
+        .await
+        .unwrap();
 
     // The edition continues main's history: its first own event gets sequence 4.
     let own = store
