@@ -14,7 +14,8 @@ COMMENT ON FUNCTION angzarr._snapshot_superseded(bigint, angzarr.snapshot_retent
     'Internal: whether a newer snapshot makes an older one redundant under its retention.';
 
 -- Stores the aggregate's state after event `sequence` and, in the same transaction, removes the
--- older snapshots that this one supersedes. Refuses a snapshot beyond the aggregate's last
+-- older snapshots that this one supersedes (an older snapshot put after a newer one is kept
+-- only if its retention would keep it). Refuses a snapshot beyond the aggregate's last
 -- event (ZA004). Takes the aggregate's append lock, so it waits for an append in flight (and
 -- then sees its events) and concurrent puts of one aggregate run one after the other.
 CREATE FUNCTION angzarr.put_snapshot(
@@ -24,15 +25,15 @@ CREATE FUNCTION angzarr.put_snapshot(
     state bytea,
     retention angzarr.snapshot_retention DEFAULT 'default',
     edition text DEFAULT 'angzarr',
-    state_type text DEFAULT NULL)
-RETURNS bigint
+    state_type text DEFAULT NULL,
+    OUT stored boolean,
+    OUT removed bigint)
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 #variable_conflict use_column
 DECLARE
     v_domain text := angzarr._check_domain(put_snapshot.domain);
     v_edition text := angzarr._check_edition(put_snapshot.edition);
     v_next bigint;
-    v_removed bigint;
 BEGIN
     IF put_snapshot.root IS NULL THEN
         RAISE EXCEPTION 'root must not be NULL' USING ERRCODE = '23502', HINT = 'Pass the aggregate''s UUID.';
@@ -58,21 +59,31 @@ BEGIN
                            ELSE format('Its last event has sequence %s.', v_next - 1) END,
                   HINT = 'A snapshot at sequence s holds the state after events 0..s: append those events first, or snapshot an earlier sequence.';
     END IF;
+    -- Keep the invariant "no stored snapshot is superseded by a newer stored one": a snapshot
+    -- put after a newer one is stored only if its retention keeps it next to that one.
+    IF EXISTS (SELECT 1 FROM angzarr.snapshots s
+                WHERE s.domain = v_domain AND s.edition = v_edition AND s.root = put_snapshot.root
+                  AND angzarr._snapshot_superseded(put_snapshot.sequence, put_snapshot.retention,
+                                                   s.sequence)) THEN
+        stored := false;
+        removed := 0;
+        RETURN;
+    END IF;
     DELETE FROM angzarr.snapshots s
      WHERE s.domain = v_domain AND s.edition = v_edition AND s.root = put_snapshot.root
        AND angzarr._snapshot_superseded(s.sequence, s.retention, put_snapshot.sequence);
-    GET DIAGNOSTICS v_removed = ROW_COUNT;
+    GET DIAGNOSTICS removed = ROW_COUNT;
     INSERT INTO angzarr.snapshots AS s (domain, edition, root, sequence, state, state_type, retention)
     VALUES (v_domain, v_edition, put_snapshot.root, put_snapshot.sequence, put_snapshot.state,
             nullif(put_snapshot.state_type, ''), put_snapshot.retention)
     ON CONFLICT ON CONSTRAINT snapshots_key DO UPDATE
        SET state = EXCLUDED.state, state_type = EXCLUDED.state_type,
            retention = EXCLUDED.retention, created_at = now();
-    RETURN v_removed;
+    stored := true;
 END
 $$;
 COMMENT ON FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, angzarr.snapshot_retention, text, text) IS
-    'Stores the state after event `sequence` and removes the snapshots it supersedes (returns how many). Raises ZA004 beyond the last event.';
+    'Stores the state after event `sequence` and removes the snapshots it supersedes; returns whether it was stored and how many it removed. Raises ZA004 beyond the last event.';
 
 -- The aggregate's newest snapshot, or its newest at or below `max_sequence`. Snapshots belong
 -- to one edition: a named edition does not see main's here (angzarr.load_aggregate() does).

@@ -78,7 +78,7 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT count(*) AS editions FROM angzarr.editions;
 
 -- Discarding deletes the edition's events, snapshots and positions and returns the count.
-SELECT angzarr.put_snapshot('player', :'a', 3, '\x03', edition => 'rewind');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 3, '\x03', edition => 'rewind');
 SELECT angzarr.save_position('projector', 'player', :'a', 3, edition => 'rewind');
 SELECT angzarr.save_position('projector', 'player', :'a', 3);
 SELECT angzarr.discard_edition('rewind');

@@ -75,7 +75,7 @@ SELECT count(*) AS events FROM angzarr.events WHERE edition = 'what-if';
 -- Reading: the whole history as a book, each page with its sequence, next_sequence set.
 SELECT jsonb_pretty(pg_temp.show(angzarr.read_event_book('player', :'root')));
 -- With a snapshot: the snapshot, then only the pages after it.
-SELECT angzarr.put_snapshot('player', :'root', 1, convert_to('{"balance": 10}', 'UTF8'), 'persist',
+SELECT * FROM angzarr.put_snapshot('player', :'root', 1, convert_to('{"balance": 10}', 'UTF8'), 'persist',
                             state_type => 'type.googleapis.com/examples.PlayerState');
 SELECT jsonb_pretty(pg_temp.show(angzarr.read_event_book('player', :'root')));
 -- use_snapshot => false reads every page again.
@@ -90,7 +90,7 @@ SELECT * FROM angzarr.append_event_book(angzarr.read_event_book('player', :'root
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- A 100 KB snapshot state comes back whole.
-SELECT angzarr.put_snapshot('player', :'root', 2, decode(repeat('ab', 102400), 'hex'), 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'root', 2, decode(repeat('ab', 102400), 'hex'), 'transient');
 SELECT pg_temp.show(angzarr.read_event_book('player', :'root')) -> 'snapshot' AS snapshot;
 
 -- Correlation as books: one per aggregate with that correlation id.

@@ -13,15 +13,15 @@ SELECT count(*) FROM angzarr.get_snapshot('player', :'a');
 SELECT kind, sequence FROM angzarr.load_aggregate('player', :'b');
 
 -- A snapshot at s is the state after events 0..s; it may not be past the last event (ZA004).
-SELECT angzarr.put_snapshot('player', :'b', 2, '\x01');
+SELECT * FROM angzarr.put_snapshot('player', :'b', 2, '\x01');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.put_snapshot('player', '00000000-0000-0000-0000-0000000000ff', 0, '\x01');
+SELECT * FROM angzarr.put_snapshot('player', '00000000-0000-0000-0000-0000000000ff', 0, '\x01');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.put_snapshot('player', :'b', 1, '\x01');
+SELECT * FROM angzarr.put_snapshot('player', :'b', 1, '\x01');
 
 -- Getting: the newest, or the newest at or below a sequence.
-SELECT angzarr.put_snapshot('player', :'a', 4, '\x04', 'persist');
-SELECT angzarr.put_snapshot('player', :'a', 9, '\x09', 'persist');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 4, '\x04', 'persist');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 9, '\x09', 'persist');
 SELECT sequence, state, retention FROM angzarr.get_snapshot('player', :'a');
 SELECT sequence, state FROM angzarr.get_snapshot('player', :'a', max_sequence => 8);
 SELECT sequence, state FROM angzarr.get_snapshot('player', :'a', max_sequence => 9);
@@ -36,14 +36,20 @@ SELECT count(*) AS rows FROM angzarr.load_aggregate('player', '00000000-0000-000
 
 -- Retention. persist stays; transient goes when any newer snapshot is put (put returns how
 -- many it removed); default keeps the newest per 16-sequence window (0..15, 16..31, ...).
-SELECT angzarr.put_snapshot('player', :'a', 10, '\x0a', 'transient');
-SELECT angzarr.put_snapshot('player', :'a', 11, '\x0b', 'transient');
-SELECT angzarr.put_snapshot('player', :'a', 12, '\x0c', 'default');
-SELECT angzarr.put_snapshot('player', :'a', 13, '\x0d', 'default');
-SELECT angzarr.put_snapshot('player', :'a', 17, '\x11', 'default');
-SELECT angzarr.put_snapshot('player', :'a', 20, '\x14', 'default');
-SELECT angzarr.put_snapshot('player', :'a', 21, '\x15', 'transient');
-SELECT angzarr.put_snapshot('player', :'a', 22, '\x16');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 10, '\x0a', 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 11, '\x0b', 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 12, '\x0c', 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 13, '\x0d', 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 17, '\x11', 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 20, '\x14', 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 21, '\x15', 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 22, '\x16');
+SELECT sequence, retention FROM angzarr.snapshots WHERE root = :'a' ORDER BY sequence;
+-- A snapshot older than the newest is kept only if its retention would keep it.
+SELECT * FROM angzarr.put_snapshot('player', :'a', 18, '\x12', 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 19, '\x13', 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 6, '\x06', 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 7, '\x07', 'persist');
 SELECT sequence, retention FROM angzarr.snapshots WHERE root = :'a' ORDER BY sequence;
 -- The rule itself.
 SELECT r AS retention, angzarr._snapshot_superseded(3, r, 4) AS by_next,
@@ -53,11 +59,11 @@ SELECT r AS retention, angzarr._snapshot_superseded(3, r, 4) AS by_next,
   FROM unnest(enum_range(NULL::angzarr.snapshot_retention)) r ORDER BY r;
 
 -- Putting the same sequence again replaces that snapshot.
-SELECT angzarr.put_snapshot('player', :'a', 22, '\xff', 'persist', state_type => 'examples.PlayerState');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 22, '\xff', 'persist', state_type => 'examples.PlayerState');
 SELECT sequence, state, state_type, retention FROM angzarr.get_snapshot('player', :'a');
 
 -- State of 100 KB and more round-trips byte for byte.
-SELECT angzarr.put_snapshot('player', :'a', 23, decode(string_agg(md5(i::text), ''), 'hex'))
+SELECT * FROM angzarr.put_snapshot('player', :'a', 23, decode(string_agg(md5(i::text), ''), 'hex'))
   FROM generate_series(1, 8192) i;
 SELECT octet_length(state) AS bytes,
        state = (SELECT decode(string_agg(md5(i::text), ''), 'hex') FROM generate_series(1, 8192) i) AS exact
@@ -75,32 +81,32 @@ SELECT angzarr.delete_snapshots('player', :'a');
 SELECT count(*) AS a_left FROM angzarr.get_snapshot('player', :'a');
 SELECT sequence FROM angzarr.get_snapshot('player', :'b');
 -- ... and snapshotting can start over.
-SELECT angzarr.put_snapshot('player', :'a', 3, '\x03', 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 3, '\x03', 'transient');
 SELECT sequence, state FROM angzarr.get_snapshot('player', :'a');
 
 -- In an edition the head is the composite one: 'branch' shares main's events 0..1 of every
 -- player, so it can snapshot sequence 1 but not 2, although main has 24 events.
 SELECT angzarr.create_edition('branch', '{"player": 2}');
-SELECT angzarr.put_snapshot('player', :'a', 2, '\x02', edition => 'branch');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 2, '\x02', edition => 'branch');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.put_snapshot('player', :'a', 1, '\x01', edition => 'branch');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 1, '\x01', edition => 'branch');
 -- Loading in the edition uses its own snapshot at 1; main's at 3 is past the divergence point.
 SELECT kind, sequence, data FROM angzarr.load_aggregate('player', :'a', 'branch') ORDER BY sequence;
 SELECT * FROM angzarr.append_events('player', :'a', '[{"type": "What"}, {"type": "If"}]', edition => 'branch');
 SELECT kind, sequence, type, data FROM angzarr.load_aggregate('player', :'a', 'branch') ORDER BY sequence;
 -- A main snapshot below the divergence point serves the edition when it has none of its own.
 SELECT angzarr.delete_snapshots('player', :'a', 'branch');
-SELECT angzarr.put_snapshot('player', :'a', 1, '\xaa', 'persist');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 1, '\xaa', 'persist');
 SELECT kind, sequence, type, data FROM angzarr.load_aggregate('player', :'a', 'branch') ORDER BY sequence;
 
 -- Bad input.
-SELECT angzarr.put_snapshot('player', :'a', -1, '\x00');
+SELECT * FROM angzarr.put_snapshot('player', :'a', -1, '\x00');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.put_snapshot('player', :'a', NULL, '\x00');
+SELECT * FROM angzarr.put_snapshot('player', :'a', NULL, '\x00');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.put_snapshot('player', :'a', 1, NULL);
+SELECT * FROM angzarr.put_snapshot('player', :'a', 1, NULL);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.put_snapshot('player', :'a', 1, '\x00', 'forever');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 1, '\x00', 'forever');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.put_snapshot('', :'a', 1, '\x00');
+SELECT * FROM angzarr.put_snapshot('', :'a', 1, '\x00');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
