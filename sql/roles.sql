@@ -108,6 +108,7 @@ BEGIN
                 ('_check_domain', 'angzarr_reader'),
                 ('_check_edition', 'angzarr_reader'),
                 ('_check_range', 'angzarr_reader'),
+                ('_check_as_of', 'angzarr_reader'),
                 ('_check_feed_read', 'angzarr_reader'),
                 ('_divergence_sequence', 'angzarr_reader'),
                 ('_stored_domain_editions', 'angzarr_reader'),
