@@ -226,7 +226,7 @@ mod tests {
         let seqs: Vec<_> = book
             .pages
             .iter()
-            .map(|p| p.header.clone().and_then(|h| h.sequence_type))
+            .map(|p| p.header.and_then(|h| h.sequence_type))
             .collect();
         assert_eq!(
             seqs,

@@ -1,4 +1,217 @@
-//! angzarr_store_client (front page written below).
+//! # The Rust client: `angzarr_store_client`
+//!
+//! A thin async client for the extension, on [sqlx](https://docs.rs/sqlx) 0.8 (Postgres,
+//! tokio). It never loads pgrx; every call is one of the extension's SQL functions.
+//!
+//! ## Install
+//!
+//! Add the crate (it lives in this workspace's `client/` folder):
+//!
+//! ```toml
+//! [dependencies]
+//! angzarr_store_client = { path = "client" }
+//! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
+//! ```
+//!
+//! The database needs the extension (`CREATE EXTENSION angzarr_store;` as a superuser, or
+//! `store.install()`, which is safe when many processes start at once). The first call checks
+//! that the installed version is one this client supports ([`SUPPORTED_EXTENSION_VERSIONS`]) and
+//! otherwise fails with [`Error::NotInstalled`] or [`Error::IncompatibleVersion`], naming the
+//! SQL to run.
+//!
+//! ## Connect
+//!
+//! Bring your own pool (the main door), or let the client open one:
+//!
+//! ```rust,no_run
+//! use std::time::Duration;
+//! use angzarr_store_client::EventStore;
+//!
+//! async fn connect(pool: sqlx::PgPool) -> angzarr_store_client::Result<()> {
+//!     // Your pool, shared with the rest of your application:
+//!     let store = EventStore::new(pool);
+//!
+//!     // Or a pool of its own, with defaults (10 connections, 30 s acquire timeout, ...):
+//!     let store = EventStore::connect("postgres://postgres@127.0.0.1:55432/angzarr").await?;
+//!
+//!     // Or tuned:
+//!     let store = EventStore::builder()
+//!         .with_max_connections(20)
+//!         .with_statement_timeout(Some(Duration::from_secs(30)))
+//!         .connect("postgres://postgres@127.0.0.1:55432/angzarr")
+//!         .await?;
+//!     store.install().await?; // CREATE EXTENSION IF NOT EXISTS, race-safe
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Every operation takes the connection to run on as its first argument: `store.pool()` (or any
+//! `&PgPool`) to run and commit on its own, or `&mut *tx` to run inside your own transaction
+//! together with your other writes (a rollback undoes it). There is one method per operation,
+//! never a second "in transaction" copy.
+//!
+//! ## Append
+//!
+//! ```rust,no_run
+//! use angzarr_store_client::{Append, EventStore, Expected, NewEvent};
+//! use uuid::Uuid;
+//!
+//! #[derive(serde::Serialize)]
+//! struct Deposited { amount: i64 }
+//!
+//! async fn append(store: &EventStore, account: Uuid, other: Uuid) -> angzarr_store_client::Result<()> {
+//!     // A new aggregate: Expected::New fails if it already has events.
+//!     let appended = store
+//!         .append(store.pool(), &Append::new("account", account)
+//!             .expect(Expected::New)
+//!             .event(NewEvent::json("Opened", &serde_json::json!({"owner": "ann"}))?)
+//!             .event(NewEvent::json("Deposited", &Deposited { amount: 100 })?))
+//!         .await?;
+//!     assert_eq!((appended.first_sequence, appended.last_sequence), (0, 1));
+//!
+//!     // Expected::Next(n): the writer saw exactly n events. A stale n is Error::SequenceConflict.
+//!     store
+//!         .append(store.pool(), &Append::new("account", account)
+//!             .expect(Expected::Next(appended.next_sequence()))
+//!             .correlation_id("order-17")
+//!             .idempotency_key("command-8f2e") // a repeat returns the same sequences, writes nothing
+//!             .event(NewEvent::json("Deposited", &Deposited { amount: 5 })?))
+//!         .await?;
+//!
+//!     // Several aggregates atomically, inside your transaction:
+//!     let mut tx = store.pool().begin().await?;
+//!     store
+//!         .append_many(&mut *tx, &[
+//!             Append::new("account", account).expect(Expected::Next(3))
+//!                 .event(NewEvent::json("Withdrawn", &Deposited { amount: 20 })?),
+//!             Append::new("account", other)
+//!                 .event(NewEvent::json("Deposited", &Deposited { amount: 20 })?),
+//!         ])
+//!         .await?;
+//!     tx.commit().await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Payloads are bytes. [`NewEvent::json`] / [`RecordedEvent::json`] use serde JSON;
+//! [`NewEvent::message`] / [`RecordedEvent::message`] pack protobuf messages the way angzarr does
+//! (`google.protobuf.Any`: the type URL is the event type), and [`Append::to_event_book`],
+//! [`EventStore::append_event_book`] and [`EventStore::read_event_book`] speak angzarr's
+//! `EventBook` ([`proto`]).
+//!
+//! ## Read
+//!
+//! [`EventStore::read_stream`] is an async stream that fetches one page (1000 events by
+//! default) per round trip, so an aggregate of any length never sits in memory at once:
+//!
+//! ```rust,no_run
+//! use angzarr_store_client::{EventStore, ReadStream};
+//! use futures_util::TryStreamExt;
+//!
+//! async fn read(store: &EventStore, account: uuid::Uuid) -> angzarr_store_client::Result<()> {
+//!     let mut events = store.read_stream(store.pool(), ReadStream::new("account", account).from(0));
+//!     while let Some(event) = events.try_next().await? {
+//!         println!("{} {} {:?}", event.sequence, event.event_type, event.correlation_id);
+//!     }
+//!     // Snapshot + the events after it, in one read:
+//!     let loaded = store.load_aggregate(store.pool(), "account", account, None, true).await?;
+//!     println!("next sequence {}", loaded.next_sequence());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Retry
+//!
+//! [`RetryPolicy::run`] runs a command (load, decide, append) again after a sequence conflict or
+//! a transient error (serialization failure 40001, deadlock 40P01, lost connection), with
+//! exponential backoff and full jitter, at most `max_attempts` times (default 10). Anything else,
+//! such as your own business errors, is returned at once.
+//!
+//! ```rust,no_run
+//! use angzarr_store_client::{Append, EventStore, NewEvent, RetryPolicy};
+//!
+//! async fn deposit(store: &EventStore, account: uuid::Uuid) -> angzarr_store_client::Result<()> {
+//!     RetryPolicy::default()
+//!         .run(|_attempt| async move {
+//!             let loaded = store.load_aggregate(store.pool(), "account", account, None, true).await?;
+//!             // ... rebuild the state from loaded.snapshot and loaded.events, decide ...
+//!             store
+//!                 .append(store.pool(), &Append::new("account", account)
+//!                     .expect(loaded.expected())
+//!                     .event(NewEvent::json("Deposited", &10)?))
+//!                 .await
+//!         })
+//!         .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## Follow the feed
+//!
+//! [`EventStore::tail_feed`] streams every committed event in commit order from a checkpoint,
+//! then waits for more: it wakes on `NOTIFY angzarr_events` (sessions opened by
+//! [`EventStore::builder`] set `angzarr.notify = on`) and polls as a fallback. Save the
+//! checkpoint in the transaction that applies the event for exactly-once projections:
+//!
+//! ```rust,no_run
+//! use angzarr_store_client::{EventStore, FeedQuery};
+//! use futures_util::TryStreamExt;
+//!
+//! async fn project(store: &EventStore) -> angzarr_store_client::Result<()> {
+//!     let start = store.get_feed_position(store.pool(), "balances").await?.checkpoint;
+//!     let mut feed = store.tail_feed(FeedQuery::new().after(start).domains(["account"]));
+//!     while let Some(item) = feed.try_next().await? {
+//!         let mut tx = store.pool().begin().await?;
+//!         // ... update your read model with &mut *tx ...
+//!         store.save_feed_position(&mut *tx, "balances", item.checkpoint).await?;
+//!         tx.commit().await?;
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## The API at a glance
+//!
+//! | SQL | client |
+//! | --- | --- |
+//! | `append_events` | [`EventStore::append`] |
+//! | `expected_sequences` + `INSERT` | [`EventStore::append_many`] |
+//! | `read_stream` | [`EventStore::read_stream`] (paged async stream) |
+//! | `read_as_of_sequence`, `read_as_of_time` | [`EventStore::read_as_of_sequence`], [`EventStore::read_as_of_time`] |
+//! | `load_aggregate` | [`EventStore::load_aggregate`] |
+//! | `put_snapshot`, `get_snapshot`, `delete_snapshots` | [`EventStore::put_snapshot`], [`EventStore::get_snapshot`], [`EventStore::delete_snapshots`] |
+//! | `save_position`, `get_position`, `reset_positions` | [`EventStore::save_position`], [`EventStore::get_position`], [`EventStore::reset_positions`] |
+//! | `read_feed`, `feed_horizon` | [`EventStore::read_feed`], [`EventStore::feed_horizon`], [`EventStore::tail_feed`] |
+//! | `save_feed_position`, `get_feed_position`, `feed_member` | [`EventStore::save_feed_position`], [`EventStore::get_feed_position`], [`EventStore::feed_member`] |
+//! | `create_edition`, `discard_edition`, `list_editions` | [`EventStore::create_edition`], [`EventStore::discard_edition`], [`EventStore::list_editions`] |
+//! | `read_correlation`, `read_correlation_books` | [`EventStore::read_correlation`], [`EventStore::read_correlation_books`] |
+//! | `list_domains`, `list_roots`, `next_sequence` | [`EventStore::list_domains`], [`EventStore::list_roots`], [`EventStore::next_sequence`] |
+//! | `append_event_book`, `read_event_book`, `event_book_to_json` | [`EventStore::append_event_book`], [`EventStore::read_event_book`], [`EventStore::event_book_to_json`] |
+//! | `feed_lag`, `check_integrity` | [`EventStore::feed_lag`], [`EventStore::check_integrity`] |
+//! | `aggregate_lock_key`, `show_stream` | [`EventStore::aggregate_lock_key`], [`EventStore::show_stream`] |
+//!
+//! ## Errors
+//!
+//! One enum, [`Error`]. Server errors are mapped in one place by SQLSTATE:
+//! `ZA001` → [`Error::SequenceConflict`] `{ domain, edition, root, expected, actual }`,
+//! `ZA002` → [`Error::Immutable`], `ZA003` → [`Error::ProtectedEdition`], `ZA004` →
+//! [`Error::SnapshotBeyondHead`], `22xxx`/`23502` → [`Error::InvalidArgument`]; everything else
+//! is [`Error::Database`] ([`Error::sqlstate`] gives the code). [`Error::is_retryable`] is what
+//! [`RetryPolicy`] asks.
+//!
+//! ## Observability
+//!
+//! Each operation runs in a `tracing` span named `angzarr.<operation>` with the aggregate's
+//! `domain`, `edition` and `root` and the number of `events` where it applies, and records its
+//! error; payloads are never recorded.
+//!
+//! ## Example and tests
+//!
+//! `cargo run -p angzarr_store_client --example bank_account` (with `DATABASE_URL` set) runs a
+//! bank account: commands decided on loaded state, racing tellers retried, an atomic transfer,
+//! and a projector that keeps its checkpoint. The integration tests in `client/tests/` run
+//! against a real server: `ANGZARR_TEST_DATABASE_URL=postgres://... cargo test -p
+//! angzarr_store_client` (default `postgres://postgres@127.0.0.1:55432/angzarr_test`).
 
 mod append;
 mod builder;
