@@ -9,10 +9,10 @@ RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $$
               WHERE e.domain = $1 AND e.edition = $2 AND e.root = $3),
             (SELECT d.sequence FROM angzarr.edition_divergences d
               WHERE d.edition = $2 AND d.domain = $1),
-            (SELECT coalesce(max(m.sequence) + 1, 0)
-               FROM angzarr.editions ed JOIN angzarr.events m
-                 ON m.domain = $1 AND m.edition = 'angzarr' AND m.root = $3
-                AND m.created_at < ed.diverged_at
+            (SELECT coalesce((SELECT max(m.sequence) + 1 FROM angzarr.events m
+                               WHERE m.domain = $1 AND m.edition = 'angzarr' AND m.root = $3
+                                 AND m.created_at < ed.diverged_at), 0)
+               FROM angzarr.editions ed
               WHERE ed.name = $2 AND ed.diverged_at IS NOT NULL))
     END
 $$;

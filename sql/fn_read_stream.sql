@@ -32,10 +32,10 @@ LANGUAGE sql STABLE AS $$
                AND m.domain = $1 AND m.edition = 'angzarr' AND m.root = $2
                AND m.sequence < coalesce(angzarr._divergence_sequence($1, angzarr._edition($6), $2),
                                          9223372036854775807)) s
-     WHERE angzarr._check_range($3, $4, $5)
-       AND s.sequence >= $3 AND ($4 IS NULL OR s.sequence < $4)
+     WHERE s.sequence >= $3 AND ($4 IS NULL OR s.sequence < $4)
      ORDER BY s.sequence
-     LIMIT $5
+     -- The range check sits in LIMIT: it runs once, before any row is read.
+     LIMIT CASE WHEN angzarr._check_range($3, $4, $5) THEN $5 END
 $$;
 COMMENT ON FUNCTION angzarr.read_stream(text, uuid, bigint, bigint, bigint, text) IS
     'Reads one aggregate''s events in [from_sequence, to_sequence), oldest first, at most max_count.';

@@ -25,7 +25,9 @@ CREATE TABLE angzarr.events (
 COMMENT ON TABLE angzarr.events IS 'Immutable event log; append with angzarr.append_events() or INSERT.';
 
 -- Positions for the global feed; drawn by the trigger after the aggregate lock is held.
-CREATE SEQUENCE angzarr.events_global_position_seq AS bigint;
+-- CACHE must stay 1: when two events of one aggregate share a feed_tx, their feed order is the
+-- order in which their positions were drawn, across backends.
+CREATE SEQUENCE angzarr.events_global_position_seq AS bigint CACHE 1;
 
 -- Correlation queries: every event of a business process across aggregates.
 CREATE INDEX events_correlation_idx ON angzarr.events (correlation_id)

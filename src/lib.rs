@@ -62,6 +62,19 @@ extension_sql_file!(
     requires = ["fn_editions_internal", functions::check_range]
 );
 
+extension_sql_file!(
+    "../sql/comments_rust_functions.sql",
+    name = "comments_rust_functions",
+    requires = [
+        functions::expect_next_sequence,
+        functions::lock_aggregate,
+        functions::aggregate_lock_key,
+        functions::check_range,
+        functions::payload_json,
+        functions::forget_edition
+    ]
+);
+
 #[cfg(test)]
 pub mod pg_test {
     pub fn setup(_options: Vec<&str>) {}

@@ -1,0 +1,13 @@
+-- Comments for the functions implemented in Rust (src/functions.rs), so \df+ explains them too.
+COMMENT ON FUNCTION angzarr._expect_next_sequence(text, text, uuid, bigint) IS
+    'Internal: registers the next sequence the caller expects; the trigger checks it on the next row of that aggregate.';
+COMMENT ON FUNCTION angzarr._lock_aggregate(text, text, uuid) IS
+    'Internal: takes the aggregate''s append lock until the transaction ends.';
+COMMENT ON FUNCTION angzarr.aggregate_lock_key(text, uuid, text) IS
+    'The advisory lock key (pg_locks objid/classid) that writers of this aggregate hold.';
+COMMENT ON FUNCTION angzarr._check_range(bigint, bigint, bigint) IS
+    'Internal: validates a read range once per query; raises 22023 for a negative bound or count.';
+COMMENT ON FUNCTION angzarr.payload_json(bytea) IS
+    'The payload as jsonb when it is UTF-8 JSON text, else NULL.';
+COMMENT ON FUNCTION angzarr._forget_edition(text) IS
+    'Internal: drops the trigger''s cached heads of an edition after its rows were deleted.';
