@@ -19,9 +19,11 @@ mod tests {
     }
 
     fn count() -> i64 {
-        Spi::get_one::<i64>(&format!("SELECT count(*) FROM angzarr.events WHERE root = {ROOT}"))
-            .expect("count ran")
-            .expect("count is not NULL")
+        Spi::get_one::<i64>(&format!(
+            "SELECT count(*) FROM angzarr.events WHERE root = {ROOT}"
+        ))
+        .expect("count ran")
+        .expect("count is not NULL")
     }
 
     #[pg_test]
@@ -60,24 +62,34 @@ mod tests {
 
     #[pg_test]
     fn explicit_expectation_applies_to_the_next_row_only() {
-        Spi::run(&format!("SELECT angzarr._expect_next_sequence('player', NULL, {ROOT}, 0)"))
-            .expect("expect ran");
+        Spi::run(&format!(
+            "SELECT angzarr._expect_next_sequence('player', NULL, {ROOT}, 0)"
+        ))
+        .expect("expect ran");
         assert_eq!(append("A"), 0);
         assert_eq!(append("B"), 1);
     }
 
     #[pg_test]
     fn lock_key_is_the_same_from_sql_and_for_every_edition_spelling() {
-        let main = Spi::get_one::<i64>(&format!("SELECT angzarr.aggregate_lock_key('player', {ROOT})"));
-        let empty = Spi::get_one::<i64>(&format!("SELECT angzarr.aggregate_lock_key('player', {ROOT}, '')"));
-        let other = Spi::get_one::<i64>(&format!("SELECT angzarr.aggregate_lock_key('player', {ROOT}, 'x')"));
+        let main = Spi::get_one::<i64>(&format!(
+            "SELECT angzarr.aggregate_lock_key('player', {ROOT})"
+        ));
+        let empty = Spi::get_one::<i64>(&format!(
+            "SELECT angzarr.aggregate_lock_key('player', {ROOT}, '')"
+        ));
+        let other = Spi::get_one::<i64>(&format!(
+            "SELECT angzarr.aggregate_lock_key('player', {ROOT}, 'x')"
+        ));
         assert_eq!(main, empty);
         assert_ne!(main, other);
     }
 
     #[pg_test]
     fn payload_json_reads_json_and_leaves_binary_alone() {
-        let json = Spi::get_one::<String>("SELECT angzarr.payload_json(convert_to('{\"a\": 1}', 'UTF8'))::text");
+        let json = Spi::get_one::<String>(
+            "SELECT angzarr.payload_json(convert_to('{\"a\": 1}', 'UTF8'))::text",
+        );
         assert_eq!(json.expect("ran").as_deref(), Some("{\"a\": 1}"));
         let binary = Spi::get_one::<String>("SELECT angzarr.payload_json('\\xff00'::bytea)::text");
         assert_eq!(binary.expect("ran"), None);

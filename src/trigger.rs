@@ -253,7 +253,9 @@ unsafe fn read_setting<'a>() -> Option<&'a str> {
         return None;
     }
     // Not UTF-8: hand the parser something that names the problem instead of guessing.
-    let text = std::ffi::CStr::from_ptr(ptr).to_str().unwrap_or("(not valid UTF-8)");
+    let text = std::ffi::CStr::from_ptr(ptr)
+        .to_str()
+        .unwrap_or("(not valid UTF-8)");
     (!text.trim().is_empty()).then_some(text)
 }
 
