@@ -149,7 +149,7 @@ impl EventStore {
     /// One page of the feed after `query.after`: at most `max_count` committed events, in feed
     /// order. Resume from the last event's [`FeedEvent::checkpoint`]. A filtered query can return
     /// a short page long before the end; see [`EventStore::feed_horizon`].
-    #[tracing::instrument(name = "angzarr.read_feed", skip_all, err,
+    #[tracing::instrument(name = "angzarr.read_feed", level = "debug", skip_all, err,
                           fields(after_feed_tx = query.after.feed_tx,
                                  after_position = query.after.global_position,
                                  events = tracing::field::Empty))]
@@ -178,7 +178,7 @@ impl EventStore {
     /// The checkpoint below which the feed is complete right now. A filtered reader that asks
     /// for this *before* [`read_feed`](Self::read_feed) and gets a short page may move its
     /// checkpoint up to it, so it does not rescan events that can never match.
-    #[tracing::instrument(name = "angzarr.feed_horizon", skip_all, err)]
+    #[tracing::instrument(name = "angzarr.feed_horizon", level = "debug", skip_all, err)]
     pub async fn feed_horizon<'c>(
         &self,
         db: impl Acquire<'c, Database = Postgres>,

@@ -245,7 +245,7 @@ pub use load::{LoadedAggregate, LoadedEvent};
 pub use ops::{FeedLag, IntegrityProblem};
 pub use read::ReadStream;
 pub use retry::{RetryPolicy, Retryable};
-pub use snapshots::{PutSnapshot, Retention, Snapshot};
+pub use snapshots::{PutSnapshot, Retention, Snapshot, SnapshotPut};
 pub use store::{EventStore, SUPPORTED_EXTENSION_VERSIONS};
 
 /// angzarr's storage messages (EventBook, EventPage, Cover, ...), re-exported.

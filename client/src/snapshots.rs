@@ -88,6 +88,15 @@ impl Snapshot {
     }
 }
 
+/// What [`EventStore::put_snapshot`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotPut {
+    /// False when a newer stored snapshot already supersedes this one (it was not stored).
+    pub stored: bool,
+    /// How many older snapshots this one superseded and removed.
+    pub removed: i64,
+}
+
 /// A snapshot to put.
 ///
 /// ```
@@ -186,7 +195,8 @@ impl PutSnapshot {
 
 impl EventStore {
     /// Stores a snapshot and, in the same transaction, drops the older ones it supersedes under
-    /// their retention; returns how many were dropped. Fails with
+    /// their retention. A snapshot older than one that supersedes it is not stored
+    /// ([`SnapshotPut::stored`] is false). Fails with
     /// [`Error::SnapshotBeyondHead`] when the aggregate has no event at `sequence`.
     #[tracing::instrument(name = "angzarr.put_snapshot", skip_all, err,
                           fields(domain = %put.domain, edition = edition_or_main(put.edition.as_deref()),
@@ -195,9 +205,9 @@ impl EventStore {
         &self,
         db: impl Acquire<'c, Database = Postgres>,
         put: &PutSnapshot,
-    ) -> Result<i64> {
+    ) -> Result<SnapshotPut> {
         let mut conn = self.conn(db).await?;
-        Ok(sqlx::query_scalar(include_str!("sql/put_snapshot.sql"))
+        let row = sqlx::query(include_str!("sql/put_snapshot.sql"))
             .bind(&put.domain)
             .bind(put.root)
             .bind(put.sequence)
@@ -206,7 +216,11 @@ impl EventStore {
             .bind(edition_or_main(put.edition.as_deref()))
             .bind(put.state_type.as_deref())
             .fetch_one(&mut *conn)
-            .await?)
+            .await?;
+        Ok(SnapshotPut {
+            stored: row.try_get("stored")?,
+            removed: row.try_get("removed")?,
+        })
     }
 
     /// The aggregate's newest snapshot in `edition`, or its newest at or below `max_sequence`.

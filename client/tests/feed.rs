@@ -12,6 +12,39 @@ use uuid::Uuid;
 /// A safety net so a broken tail fails the test instead of hanging it; not a performance bound.
 const GIVE_UP: Duration = Duration::from_secs(60);
 
+/// Reads `query` in pages of `page_size` until `want` events came back. The feed only shows
+/// events below the cluster's oldest running transaction, so a commit can take a moment (any
+/// other session's open transaction) to become visible: empty pages are read again.
+async fn read_until(
+    store: &EventStore,
+    mut query: FeedQuery,
+    page_size: i64,
+    want: usize,
+) -> Vec<FeedEvent> {
+    let deadline = tokio::time::Instant::now() + GIVE_UP;
+    let mut seen = Vec::new();
+    while seen.len() < want {
+        let page = store
+            .read_feed(store.pool(), &query, page_size)
+            .await
+            .unwrap();
+        assert!(page.len() as i64 <= page_size);
+        match page.last() {
+            Some(last) => query.after = last.checkpoint,
+            None => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "only {} of {want} events became visible",
+                    seen.len()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        seen.extend(page);
+    }
+    seen
+}
+
 fn ev(t: &str) -> NewEvent {
     NewEvent::new(t, t.as_bytes().to_vec())
 }
@@ -38,18 +71,22 @@ async fn pages_resume_from_checkpoints_in_commit_order() {
         .await
         .unwrap();
 
-    let mut query = FeedQuery::new().after(start).domains([domain.clone()]);
-    let mut seen = Vec::new();
-    loop {
-        let page = store.read_feed(store.pool(), &query, 2).await.unwrap();
-        assert!(page.len() <= 2);
-        let Some(last) = page.last() else { break };
-        query.after = last.checkpoint;
-        seen.extend(
-            page.into_iter()
-                .map(|e: FeedEvent| (e.checkpoint, e.event.event_type, e.event.root)),
-        );
-    }
+    let query = FeedQuery::new().after(start).domains([domain.clone()]);
+    let seen: Vec<_> = read_until(&store, query.clone(), 2, 4)
+        .await
+        .into_iter()
+        .map(|e| (e.checkpoint, e.event.event_type, e.event.root))
+        .collect();
+    // Nothing more than what was written.
+    let after = FeedQuery {
+        after: seen[3].0,
+        ..query
+    };
+    assert!(store
+        .read_feed(store.pool(), &after, 10)
+        .await
+        .unwrap()
+        .is_empty());
     let types: Vec<_> = seen.iter().map(|(_, t, _)| t.as_str()).collect();
     assert_eq!(types, ["a0", "a1", "b0", "a2"]);
     assert!(
@@ -95,21 +132,32 @@ async fn consumer_group_members_split_the_feed_by_aggregate() {
             .await
             .unwrap();
     }
+    // Each member reads its own share; together they see every event exactly once.
     let mut all = Vec::new();
-    for member in 0..3 {
-        let q = FeedQuery::new()
-            .after(start)
-            .domains([domain.clone()])
-            .member(member, 3);
-        let page = store.read_feed(store.pool(), &q, 1000).await.unwrap();
-        for e in page {
-            let expected = store
-                .feed_member(store.pool(), &domain, e.event.root, 3, None)
-                .await
-                .unwrap();
-            assert_eq!(expected, member);
-            all.push((e.event.root, e.event.sequence));
+    let mut checkpoints = [start; 3];
+    let deadline = tokio::time::Instant::now() + GIVE_UP;
+    while all.len() < 24 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {} of 24 events became visible",
+            all.len()
+        );
+        for member in 0..3 {
+            let q = FeedQuery::new()
+                .after(checkpoints[member as usize])
+                .domains([domain.clone()])
+                .member(member, 3);
+            for e in store.read_feed(store.pool(), &q, 1000).await.unwrap() {
+                let expected = store
+                    .feed_member(store.pool(), &domain, e.event.root, 3, None)
+                    .await
+                    .unwrap();
+                assert_eq!(expected, member);
+                checkpoints[member as usize] = e.checkpoint;
+                all.push((e.event.root, e.event.sequence));
+            }
         }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     all.sort();
     let mut want: Vec<_> = roots.iter().flat_map(|r| [(*r, 0), (*r, 1)]).collect();

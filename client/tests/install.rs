@@ -75,3 +75,52 @@ async fn a_database_without_the_extension_says_what_to_run_and_install_fixes_it(
         .unwrap();
     result.unwrap();
 }
+
+#[tokio::test]
+async fn builder_options_reach_the_sessions() {
+    let store = EventStore::builder()
+        .with_max_connections(3)
+        .with_min_connections(1)
+        .with_acquire_timeout(std::time::Duration::from_secs(5))
+        .with_idle_timeout(None)
+        .with_max_lifetime(Some(std::time::Duration::from_secs(60)))
+        .with_statement_timeout(Some(std::time::Duration::from_millis(1500)))
+        .connect(&common::database_url())
+        .await
+        .unwrap();
+    let timeout: String = sqlx::query_scalar("SHOW statement_timeout")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(timeout, "1500ms");
+    let notify: String = sqlx::query_scalar("SELECT current_setting('angzarr.notify')")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(notify, "on");
+    assert_eq!(store.pool().options().get_max_connections(), 3);
+    assert!(store
+        .check_extension(store.pool())
+        .await
+        .unwrap()
+        .starts_with("0.1"));
+
+    let quiet = EventStore::builder()
+        .with_notify(false)
+        .connect(&common::database_url())
+        .await
+        .unwrap();
+    let notify: Option<String> =
+        sqlx::query_scalar("SELECT current_setting('angzarr.notify', true)")
+            .fetch_one(quiet.pool())
+            .await
+            .unwrap();
+    assert_ne!(notify.as_deref(), Some("on"));
+
+    let bad = EventStore::builder()
+        .with_acquire_timeout(std::time::Duration::from_secs(2))
+        .connect("postgres://postgres@127.0.0.1:1/nowhere")
+        .await
+        .unwrap_err();
+    assert!(matches!(bad, Error::Database(_)), "{bad:?}");
+}

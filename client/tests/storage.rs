@@ -236,7 +236,7 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
     );
 
     // State after events 0..=2 is 0+1+2 = 3.
-    store
+    let put = store
         .put_snapshot(
             store.pool(),
             &PutSnapshot::json(&domain, root, 2, &3i64)
@@ -245,6 +245,7 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
         )
         .await
         .unwrap();
+    assert_eq!((put.stored, put.removed), (true, 0));
     let snap = store
         .get_snapshot(store.pool(), &domain, root, None, None)
         .await
@@ -290,13 +291,28 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
         seconds: 7,
         nanos: 0,
     };
-    store
+    let transient = PutSnapshot::json(&domain, root, 3, &6i64)
+        .unwrap()
+        .retention(Retention::Transient);
+    store.put_snapshot(store.pool(), &transient).await.unwrap();
+    // The newer default snapshot supersedes the transient one, not the persisted one.
+    let put = store
         .put_snapshot(
             store.pool(),
             &PutSnapshot::message(&domain, root, 4, &stamp),
         )
         .await
         .unwrap();
+    assert_eq!((put.stored, put.removed), (true, 1));
+    // An older default snapshot in the same 16-event window is superseded on arrival.
+    let late = store
+        .put_snapshot(
+            store.pool(),
+            &PutSnapshot::json(&domain, root, 1, &1i64).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(!late.stored);
     let snap = store
         .get_snapshot(store.pool(), &domain, root, None, None)
         .await
@@ -527,4 +543,24 @@ async fn event_books_round_trip() {
         .await
         .unwrap();
     assert!(!garbage.is_empty());
+}
+
+#[tokio::test]
+async fn the_integrity_check_finds_nothing_wrong_with_client_writes() {
+    let store = common::store().await;
+    let domain = common::domain("intact");
+    let root = Uuid::new_v4();
+    store
+        .append(
+            store.pool(),
+            &Append::new(&domain, root).events((0..3).map(|i| json("A", i))),
+        )
+        .await
+        .unwrap();
+    let problems = store.check_integrity(store.pool()).await.unwrap();
+    let ours: Vec<_> = problems
+        .iter()
+        .filter(|p| p.domain.as_deref() == Some(domain.as_str()))
+        .collect();
+    assert!(ours.is_empty(), "{ours:?}");
 }
