@@ -86,7 +86,7 @@ COMMENT ON FUNCTION angzarr.next_sequence(text, uuid, text) IS
 -- Checks a point in time-travel reads: raises 22023 for NULL or a negative sequence.
 CREATE FUNCTION angzarr._check_as_of(as_of_sequence bigint, as_of_time timestamptz, by_time boolean)
 RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF by_time AND as_of_time IS NULL THEN
         RAISE EXCEPTION 'as_of_time must not be NULL'
