@@ -123,6 +123,7 @@ BEGIN
                 ('append_event_book', 'angzarr_writer'),
                 ('_lock_aggregate', 'angzarr_writer'),
                 ('_expect_next_sequence', 'angzarr_writer'),
+                ('_idempotent_range', 'angzarr_writer'),
                 ('save_position', 'angzarr_writer'),
                 ('reset_positions', 'angzarr_writer'),
                 ('save_feed_position', 'angzarr_writer'),

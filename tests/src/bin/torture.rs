@@ -118,6 +118,13 @@ impl Model {
     }
 }
 
+/// A lock wait that PostgreSQL broke to resolve a deadlock: any waiter in the cycle may be
+/// chosen, even a single statement; its client retries.
+fn deadlock_victim(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<sqlx::Error>()
+        .is_some_and(|e| code(e) == "40P01")
+}
+
 fn code(e: &sqlx::Error) -> String {
     angzarr_store_tests::sqlstate(e).unwrap_or_else(|| format!("client error: {e}"))
 }
@@ -200,6 +207,10 @@ async fn writer(
                     heads.insert(a.agg.clone(), next_sequence(&mut conn, &a.agg).await?);
                     model.lock().unwrap().count("conflicts (refused, reloaded)");
                 }
+                Err(e) if code(&e) == "40P01" => model
+                    .lock()
+                    .unwrap()
+                    .count("deadlock victims (single statements)"),
                 Err(e) => bail!("session {session}: append {}: {e}", a.key),
             }
         } else if kind < 75 {
@@ -307,7 +318,7 @@ async fn writer(
             // A snapshot at or below a sequence this session saw committed.
             let (a, _, last) = mine[rng.gen_range(0..mine.len())].clone();
             let at = rng.gen_range(0..=last);
-            sqlx::query("SELECT angzarr.put_snapshot($1, $2, $3, $4, edition => $5)")
+            let put = sqlx::query("SELECT angzarr.put_snapshot($1, $2, $3, $4, edition => $5)")
                 .bind(a.agg.domain)
                 .bind(a.agg.root)
                 .bind(at)
@@ -315,13 +326,20 @@ async fn writer(
                 .bind(a.agg.edition)
                 .execute(&mut conn)
                 .await
-                .with_context(|| format!("session {session}: snapshot of {:?} at {at}", a.agg))?;
-            model.lock().unwrap().count("snapshots");
+                .with_context(|| format!("session {session}: snapshot of {:?} at {at}", a.agg));
+            match put {
+                Ok(_) => model.lock().unwrap().count("snapshots"),
+                Err(e) if deadlock_victim(&e) => model
+                    .lock()
+                    .unwrap()
+                    .count("deadlock victims (single statements)"),
+                Err(e) => return Err(e),
+            }
         } else if !mine.is_empty() {
             // A consumer position, sometimes lower than before (must not move back).
             let (a, _, last) = mine[rng.gen_range(0..mine.len())].clone();
             let at = rng.gen_range(0..=last);
-            sqlx::query("SELECT angzarr.save_position($1, $2, $3, $4, $5)")
+            let saved = sqlx::query("SELECT angzarr.save_position($1, $2, $3, $4, $5)")
                 .bind(&handler)
                 .bind(a.agg.domain)
                 .bind(a.agg.root)
@@ -329,7 +347,18 @@ async fn writer(
                 .bind(a.agg.edition)
                 .execute(&mut conn)
                 .await
-                .with_context(|| format!("session {session}: position"))?;
+                .with_context(|| format!("session {session}: position"));
+            match saved {
+                Ok(_) => {}
+                Err(e) if deadlock_victim(&e) => {
+                    model
+                        .lock()
+                        .unwrap()
+                        .count("deadlock victims (single statements)");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             let mut m = model.lock().unwrap();
             let p = m
                 .positions
