@@ -1,6 +1,6 @@
 //! Appending to one aggregate and to several, inside and outside the caller's transaction.
 
-mod common;
+use crate::common;
 
 use angzarr_store_client::{Append, Error, EventStore, Expected, NewEvent, ReadStream};
 use futures_util::TryStreamExt;

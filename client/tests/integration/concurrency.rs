@@ -1,7 +1,7 @@
 //! Real concurrency through the client: racing writers on one aggregate with the retry helper,
 //! and multi-aggregate appends that lock in a consistent order.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The global feed: pages in commit order, consumer groups, saved checkpoints, and tails woken
 //! by NOTIFY or by polling.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! The extension check on first use, and install() racing with itself across processes' worth
 //! of pools, on a database made for this test.
 
-mod common;
+use crate::common;
 
 use angzarr_store_client::{Append, Error, EventStore, NewEvent};
 use uuid::Uuid;

@@ -1,6 +1,6 @@
 //! Reading one aggregate as a paged stream, with ranges, limits and editions.
 
-mod common;
+use crate::common;
 
 use angzarr_store_client::{Append, EventStore, Expected, NewEvent, ReadStream, RecordedEvent};
 use futures_util::TryStreamExt;

@@ -1,7 +1,7 @@
 //! The rest of the storage contract through the client: discovery, positions, snapshots,
 //! loading, editions, correlation and EventBooks.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Every operation runs in a span that names the aggregate and counts events, and no span or
 //! log line carries a payload.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 
