@@ -11,3 +11,5 @@ COMMENT ON FUNCTION angzarr.payload_json(bytea) IS
     'The payload as jsonb when it is UTF-8 JSON text, else NULL.';
 COMMENT ON FUNCTION angzarr._forget_edition(text) IS
     'Internal: drops the trigger''s cached heads of an edition after its rows were deleted.';
+COMMENT ON FUNCTION angzarr._idempotent_range(text, text, uuid, text) IS
+    'Internal: the range an earlier append with this idempotency key wrote, as committed now.';

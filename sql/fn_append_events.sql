@@ -39,10 +39,8 @@ BEGIN
         -- Serialise with other writers of this aggregate first, so a concurrent repeat of the
         -- same append sees the committed original.
         PERFORM angzarr._lock_aggregate(append_events.domain, v_edition, append_events.root);
-        SELECT min(e.sequence), max(e.sequence) INTO first_sequence, last_sequence
-          FROM angzarr.events e
-         WHERE e.domain = append_events.domain AND e.edition = v_edition
-           AND e.root = append_events.root AND e.idempotency_key = v_key;
+        SELECT r.first_sequence, r.last_sequence INTO first_sequence, last_sequence
+          FROM angzarr._idempotent_range(append_events.domain, v_edition, append_events.root, v_key) r;
         IF first_sequence IS NOT NULL THEN
             RETURN;
         END IF;

@@ -43,10 +43,8 @@ BEGIN
                                 created_at, n);
     IF v_key IS NOT NULL THEN
         PERFORM angzarr._lock_aggregate(v_domain, v_edition, v_root);
-        SELECT min(e.sequence), max(e.sequence) INTO first_sequence, last_sequence
-          FROM angzarr.events e
-         WHERE e.domain = v_domain AND e.edition = angzarr._edition(v_edition)
-           AND e.root = v_root AND e.idempotency_key = v_key;
+        SELECT r.first_sequence, r.last_sequence INTO first_sequence, last_sequence
+          FROM angzarr._idempotent_range(v_domain, angzarr._edition(v_edition), v_root, v_key) r;
         IF first_sequence IS NOT NULL THEN
             RETURN;
         END IF;

@@ -55,6 +55,27 @@ fn lock_aggregate(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid)
     }
 }
 
+/// The range an earlier append with this idempotency key wrote to the aggregate (NULLs when
+/// none), as committed now rather than as the caller's snapshot saw it.
+#[pg_extern(volatile, parallel_unsafe, name = "_idempotent_range")]
+fn idempotent_range(
+    domain: &str,
+    edition: &str,
+    root: pgrx::Uuid,
+    key: &str,
+) -> TableIterator<'static, (name!(first_sequence, Option<i64>), name!(last_sequence, Option<i64>))> {
+    use pgrx::IntoDatum;
+    let datums = (domain.into_datum(), edition.into_datum(), root.into_datum(), key.into_datum());
+    let range = match datums {
+        (Some(d), Some(e), Some(r), Some(k)) => {
+            // SAFETY: called through SQL inside a transaction with datums of the right types.
+            unsafe { stream_head::idempotent_range(d, e, r, k) }
+        }
+        _ => None,
+    };
+    TableIterator::once((range.map(|r| r.0), range.map(|r| r.1)))
+}
+
 /// The advisory lock key writers of this aggregate hold (see pg_locks, objid/classid).
 #[pg_extern(immutable, parallel_safe)]
 fn aggregate_lock_key(

@@ -53,7 +53,8 @@ extension_sql_file!(
     requires = [
         "trigger_events_sequence",
         functions::expect_next_sequence,
-        functions::lock_aggregate
+        functions::lock_aggregate,
+        functions::idempotent_range
     ]
 );
 extension_sql_file!(
@@ -71,7 +72,8 @@ extension_sql_file!(
         functions::aggregate_lock_key,
         functions::check_range,
         functions::payload_json,
-        functions::forget_edition
+        functions::forget_edition,
+        functions::idempotent_range
     ]
 );
 

@@ -18,6 +18,7 @@ use crate::tx_state::StreamHead;
 pub struct EventsCatalog {
     pub rel: pg_sys::Oid,
     pub stream_index: pg_sys::Oid,
+    pub idempotency_index: pg_sys::Oid,
     pub position_sequence: pg_sys::Oid,
     pub att_domain: i32,
     pub att_edition: i32,
@@ -65,6 +66,7 @@ pub unsafe fn catalog(rel: pg_sys::Relation) -> EventsCatalog {
     let c = EventsCatalog {
         rel: oid,
         stream_index: lookup(c"events_stream_key"),
+        idempotency_index: lookup(c"events_idempotency_idx"),
         position_sequence: lookup(c"events_global_position_seq"),
         att_domain: att("domain"),
         att_edition: att("edition"),
@@ -177,6 +179,53 @@ pub unsafe fn probe_last(
     pg_sys::UnregisterSnapshot(snapshot);
     pg_sys::index_close(index, lockmode);
     head
+}
+
+/// The sequence range an earlier append with idempotency `key` wrote to the aggregate, read
+/// through the latest snapshot so a REPEATABLE READ caller that waited for the aggregate's lock
+/// sees the append it waited for.
+///
+/// # Safety
+/// Must run inside a transaction; the datums must be `text`, `text`, `uuid` and `text`.
+pub unsafe fn idempotent_range(
+    domain: pg_sys::Datum,
+    edition: pg_sys::Datum,
+    root: pg_sys::Datum,
+    key: pg_sys::Datum,
+) -> Option<(i64, i64)> {
+    let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+    let nsp = pg_sys::get_namespace_oid(c"angzarr".as_ptr(), false);
+    let rel = pg_sys::table_open(pg_sys::get_relname_relid(c"events".as_ptr(), nsp), lockmode);
+    let cat = catalog(rel);
+    let index = pg_sys::index_open(cat.idempotency_index, lockmode);
+    let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
+    let mut keys: [pg_sys::ScanKeyData; 4] = std::mem::zeroed();
+    let eq = pg_sys::BTEqualStrategyNumber as u16;
+    let text_eq = pg_sys::Oid::from(pg_sys::F_TEXTEQ);
+    pg_sys::ScanKeyInit(&mut keys[0], 1, eq, text_eq, domain);
+    pg_sys::ScanKeyInit(&mut keys[1], 2, eq, text_eq, edition);
+    pg_sys::ScanKeyInit(&mut keys[2], 3, eq, pg_sys::Oid::from(pg_sys::F_UUID_EQ), root);
+    pg_sys::ScanKeyInit(&mut keys[3], 4, eq, text_eq, key);
+    // The key column has the database's default collation; texteq only needs one to be set.
+    keys[3].sk_collation = pg_sys::DEFAULT_COLLATION_OID;
+    let scan = pg_sys::index_beginscan(rel, index, snapshot, 4, 0);
+    pg_sys::index_rescan(scan, keys.as_mut_ptr(), 4, std::ptr::null_mut(), 0);
+    let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
+    let mut range: Option<(i64, i64)> = None;
+    while pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::ForwardScanDirection, slot) {
+        let mut null = false;
+        let seq = pg_sys::slot_getattr(slot, cat.att_sequence, &mut null).value() as i64;
+        range = Some(match range {
+            Some((lo, hi)) => (lo.min(seq), hi.max(seq)),
+            None => (seq, seq),
+        });
+    }
+    pg_sys::ExecDropSingleTupleTableSlot(slot);
+    pg_sys::index_endscan(scan);
+    pg_sys::UnregisterSnapshot(snapshot);
+    pg_sys::index_close(index, lockmode);
+    pg_sys::table_close(rel, lockmode);
+    range
 }
 
 #[cfg(test)]
