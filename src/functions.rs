@@ -63,9 +63,20 @@ fn idempotent_range(
     edition: &str,
     root: pgrx::Uuid,
     key: &str,
-) -> TableIterator<'static, (name!(first_sequence, Option<i64>), name!(last_sequence, Option<i64>))> {
+) -> TableIterator<
+    'static,
+    (
+        name!(first_sequence, Option<i64>),
+        name!(last_sequence, Option<i64>),
+    ),
+> {
     use pgrx::IntoDatum;
-    let datums = (domain.into_datum(), edition.into_datum(), root.into_datum(), key.into_datum());
+    let datums = (
+        domain.into_datum(),
+        edition.into_datum(),
+        root.into_datum(),
+        key.into_datum(),
+    );
     let range = match datums {
         (Some(d), Some(e), Some(r), Some(k)) => {
             // SAFETY: called through SQL inside a transaction with datums of the right types.

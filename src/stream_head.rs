@@ -204,9 +204,15 @@ pub unsafe fn idempotent_range(
     let text_eq = pg_sys::Oid::from(pg_sys::F_TEXTEQ);
     pg_sys::ScanKeyInit(&mut keys[0], 1, eq, text_eq, domain);
     pg_sys::ScanKeyInit(&mut keys[1], 2, eq, text_eq, edition);
-    pg_sys::ScanKeyInit(&mut keys[2], 3, eq, pg_sys::Oid::from(pg_sys::F_UUID_EQ), root);
+    pg_sys::ScanKeyInit(
+        &mut keys[2],
+        3,
+        eq,
+        pg_sys::Oid::from(pg_sys::F_UUID_EQ),
+        root,
+    );
     pg_sys::ScanKeyInit(&mut keys[3], 4, eq, text_eq, key);
-    // The key column has the database's default collation; texteq only needs one to be set.
+    // The key column has the default collation; a btree scan key must use the index's own.
     keys[3].sk_collation = pg_sys::DEFAULT_COLLATION_OID;
     let scan = pg_sys::index_beginscan(rel, index, snapshot, 4, 0);
     pg_sys::index_rescan(scan, keys.as_mut_ptr(), 4, std::ptr::null_mut(), 0);
