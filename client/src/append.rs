@@ -3,9 +3,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use sqlx::{Acquire, Postgres, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, MAIN_EDITION};
 use crate::store::EventStore;
@@ -159,11 +160,7 @@ impl EventStore {
         fields(domain = %append.domain, edition = %append.edition_name(), root = %append.root,
                events = append.events.len())
     )]
-    pub async fn append<'c>(
-        &self,
-        db: impl Acquire<'c, Database = Postgres>,
-        append: &Append,
-    ) -> Result<Appended> {
+    pub async fn append<'c>(&self, db: impl Into<Db<'c>>, append: &Append) -> Result<Appended> {
         let mut conn = self.conn(db).await?;
         let (types, payloads): (Vec<&str>, Vec<&[u8]>) = append
             .events
@@ -215,7 +212,7 @@ impl EventStore {
     )]
     pub async fn append_many<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         appends: &[Append],
     ) -> Result<Vec<Appended>> {
         let mut seen = HashSet::new();
@@ -243,8 +240,12 @@ impl EventStore {
         }
         let mut order: Vec<usize> = (0..appends.len()).collect();
         order.sort_by(|&x, &y| {
-            let key = |a: &Append| (a.domain.clone(), a.edition_name().to_string(), a.root);
-            key(&appends[x]).cmp(&key(&appends[y]))
+            let (a, b) = (&appends[x], &appends[y]);
+            (a.domain.as_str(), a.edition_name(), a.root).cmp(&(
+                b.domain.as_str(),
+                b.edition_name(),
+                b.root,
+            ))
         });
         let expectations: serde_json::Map<String, serde_json::Value> = appends
             .iter()
@@ -264,7 +265,7 @@ impl EventStore {
             }
         }
 
-        let mut tx = db.begin().await?;
+        let mut tx = db.into().begin().await?;
         self.ready(&mut tx).await?;
         sqlx::query(include_str!("sql/set_expected_sequences.sql"))
             .bind(serde_json::Value::Object(expectations).to_string())

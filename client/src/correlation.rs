@@ -1,8 +1,8 @@
 //! Correlation: every event of one business process, across domains and aggregates.
 
-use sqlx::{Acquire, Postgres};
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::store::EventStore;
@@ -32,7 +32,7 @@ impl EventStore {
                           fields(correlation_id = correlation_id, events = tracing::field::Empty))]
     pub async fn read_correlation<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         correlation_id: &str,
     ) -> Result<Vec<RecordedEvent>> {
         let mut conn = self.conn(db).await?;
@@ -51,7 +51,7 @@ impl EventStore {
     /// [`RecordedEvent`]s instead.
     pub async fn show_stream<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         edition: Option<&str>,

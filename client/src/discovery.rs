@@ -2,10 +2,10 @@
 //! sequence or a time.
 
 use chrono::{DateTime, Utc};
-use sqlx::{Acquire, Postgres};
 use uuid::Uuid;
 
 use crate::append::edition_or_main;
+use crate::db::Db;
 use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::store::EventStore;
@@ -13,10 +13,7 @@ use crate::store::EventStore;
 impl EventStore {
     /// Every domain that has events in any edition, in name order.
     #[tracing::instrument(name = "angzarr.list_domains", skip_all, err)]
-    pub async fn list_domains<'c>(
-        &self,
-        db: impl Acquire<'c, Database = Postgres>,
-    ) -> Result<Vec<String>> {
+    pub async fn list_domains<'c>(&self, db: impl Into<Db<'c>>) -> Result<Vec<String>> {
         let mut conn = self.conn(db).await?;
         Ok(sqlx::query_scalar(include_str!("sql/list_domains.sql"))
             .fetch_all(&mut *conn)
@@ -29,7 +26,7 @@ impl EventStore {
                           fields(domain = domain, edition = edition_or_main(edition)))]
     pub async fn list_roots<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         edition: Option<&str>,
     ) -> Result<Vec<Uuid>> {
@@ -47,7 +44,7 @@ impl EventStore {
                           fields(domain = domain, edition = edition_or_main(edition), root = %root))]
     pub async fn next_sequence<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         edition: Option<&str>,
@@ -69,7 +66,7 @@ impl EventStore {
                           fields(domain = domain, edition = edition_or_main(edition), root = %root))]
     pub async fn read_as_of_sequence<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         as_of_sequence: i64,
@@ -94,7 +91,7 @@ impl EventStore {
                           fields(domain = domain, edition = edition_or_main(edition), root = %root))]
     pub async fn read_as_of_time<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         as_of: DateTime<Utc>,
@@ -117,7 +114,7 @@ impl EventStore {
     /// `pg_locks` when diagnosing a blocked writer).
     pub async fn aggregate_lock_key<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         edition: Option<&str>,

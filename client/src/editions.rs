@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{Acquire, Postgres, Row};
+use sqlx::Row;
 
+use crate::db::Db;
 use crate::error::Result;
 use crate::store::EventStore;
 
@@ -44,7 +45,7 @@ impl EventStore {
     #[tracing::instrument(name = "angzarr.create_edition", skip_all, err, fields(edition = name))]
     pub async fn create_edition<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         name: &str,
         divergences: &BTreeMap<String, i64>,
         diverged_at: Option<DateTime<Utc>>,
@@ -64,11 +65,7 @@ impl EventStore {
     /// how many events went. Main is refused with
     /// [`Error::ProtectedEdition`](crate::Error::ProtectedEdition).
     #[tracing::instrument(name = "angzarr.discard_edition", skip_all, err, fields(edition = name))]
-    pub async fn discard_edition<'c>(
-        &self,
-        db: impl Acquire<'c, Database = Postgres>,
-        name: &str,
-    ) -> Result<i64> {
+    pub async fn discard_edition<'c>(&self, db: impl Into<Db<'c>>, name: &str) -> Result<i64> {
         let mut conn = self.conn(db).await?;
         Ok(sqlx::query_scalar(include_str!("sql/discard_edition.sql"))
             .bind(name)
@@ -78,10 +75,7 @@ impl EventStore {
 
     /// The named editions (created or merely used), by name. Main is not listed.
     #[tracing::instrument(name = "angzarr.list_editions", skip_all, err)]
-    pub async fn list_editions<'c>(
-        &self,
-        db: impl Acquire<'c, Database = Postgres>,
-    ) -> Result<Vec<EditionInfo>> {
+    pub async fn list_editions<'c>(&self, db: impl Into<Db<'c>>) -> Result<Vec<EditionInfo>> {
         let mut conn = self.conn(db).await?;
         let rows = sqlx::query(include_str!("sql/list_editions.sql"))
             .fetch_all(&mut *conn)

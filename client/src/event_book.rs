@@ -4,10 +4,11 @@
 use angzarr_store_proto::{page_header, Cover, Edition, EventBook, EventPage, PageHeader};
 use prost::Message;
 use prost_types::{Any, Timestamp};
-use sqlx::{Acquire, Postgres, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
 use crate::append::{edition_or_main, Append, Appended};
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, RecordedEvent, MAIN_EDITION};
 use crate::store::EventStore;
@@ -126,7 +127,7 @@ impl EventStore {
                                  events = book.pages.len()))]
     pub async fn append_event_book<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         book: &EventBook,
         idempotency_key: Option<&str>,
     ) -> Result<Appended> {
@@ -148,7 +149,7 @@ impl EventStore {
                           fields(domain = domain, edition = edition_or_main(edition), root = %root))]
     pub async fn read_event_book<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         edition: Option<&str>,
@@ -170,7 +171,7 @@ impl EventStore {
     #[tracing::instrument(name = "angzarr.read_correlation_books", skip_all, err)]
     pub async fn read_correlation_books<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         correlation_id: &str,
     ) -> Result<Vec<EventBook>> {
         let mut conn = self.conn(db).await?;
@@ -189,7 +190,7 @@ impl EventStore {
     /// logs and error reports.
     pub async fn event_book_to_json<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         book: &EventBook,
     ) -> Result<serde_json::Value> {
         let mut conn = self.conn(db).await?;

@@ -7,9 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use sqlx::postgres::{PgListener, PgRow};
-use sqlx::{Acquire, Postgres, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::error::Result;
 use crate::event::RecordedEvent;
 use crate::retry::RetryPolicy;
@@ -155,7 +156,7 @@ impl EventStore {
                                  events = tracing::field::Empty))]
     pub async fn read_feed<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         query: &FeedQuery,
         max_count: i64,
     ) -> Result<Vec<FeedEvent>> {
@@ -179,10 +180,7 @@ impl EventStore {
     /// for this *before* [`read_feed`](Self::read_feed) and gets a short page may move its
     /// checkpoint up to it, so it does not rescan events that can never match.
     #[tracing::instrument(name = "angzarr.feed_horizon", level = "debug", skip_all, err)]
-    pub async fn feed_horizon<'c>(
-        &self,
-        db: impl Acquire<'c, Database = Postgres>,
-    ) -> Result<Checkpoint> {
+    pub async fn feed_horizon<'c>(&self, db: impl Into<Db<'c>>) -> Result<Checkpoint> {
         let mut conn = self.conn(db).await?;
         let row = sqlx::query(include_str!("sql/feed_horizon.sql"))
             .fetch_one(&mut *conn)
@@ -198,7 +196,7 @@ impl EventStore {
                                  global_position = checkpoint.global_position))]
     pub async fn save_feed_position<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         consumer: &str,
         checkpoint: Checkpoint,
     ) -> Result<bool> {
@@ -217,7 +215,7 @@ impl EventStore {
     #[tracing::instrument(name = "angzarr.get_feed_position", skip_all, err, fields(consumer = consumer))]
     pub async fn get_feed_position<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         consumer: &str,
     ) -> Result<FeedPosition> {
         let mut conn = self.conn(db).await?;
@@ -234,7 +232,7 @@ impl EventStore {
     /// Which member of a consumer group of `members` receives this aggregate's feed events.
     pub async fn feed_member<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         members: i32,

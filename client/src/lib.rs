@@ -45,10 +45,11 @@
 //! }
 //! ```
 //!
-//! Every operation takes the connection to run on as its first argument: `store.pool()` (or any
-//! `&PgPool`) to run and commit on its own, or `&mut *tx` to run inside your own transaction
-//! together with your other writes (a rollback undoes it). There is one method per operation,
-//! never a second "in transaction" copy.
+//! Every operation takes where to run as its first argument, a [`Db`]: `store.pool()` (or any
+//! `&PgPool`) to run and commit on its own, or `&mut tx` / `&mut *tx` to run inside your own
+//! transaction together with your other writes (a rollback undoes it). There is one method per
+//! operation, never a second "in transaction" copy, and the futures are `Send` either way, so
+//! they run inside `tokio::spawn` and web handlers.
 //!
 //! ## Append
 //!
@@ -216,6 +217,7 @@
 mod append;
 mod builder;
 mod correlation;
+mod db;
 mod discovery;
 mod editions;
 mod error;
@@ -233,6 +235,7 @@ mod store;
 pub use append::{Append, Appended, Expected};
 pub use builder::EventStoreBuilder;
 pub use correlation::ShownEvent;
+pub use db::Db;
 pub use editions::EditionInfo;
 pub use error::{
     Error, Result, SQLSTATE_IMMUTABLE, SQLSTATE_PROTECTED_EDITION, SQLSTATE_SEQUENCE_CONFLICT,

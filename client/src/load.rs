@@ -4,10 +4,11 @@
 use chrono::{DateTime, Utc};
 use prost::Name;
 use serde::de::DeserializeOwned;
-use sqlx::{Acquire, Postgres, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
 use crate::append::{edition_or_main, Expected};
+use crate::db::Db;
 use crate::error::Result;
 use crate::event::{decode_json, decode_message, is_message};
 use crate::snapshots::Snapshot;
@@ -101,7 +102,7 @@ impl EventStore {
                                  events = tracing::field::Empty))]
     pub async fn load_aggregate<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         edition: Option<&str>,

@@ -2,9 +2,10 @@
 
 use chrono::TimeDelta;
 use sqlx::postgres::types::PgInterval;
-use sqlx::{Acquire, Postgres, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
+use crate::db::Db;
 use crate::error::Result;
 use crate::store::EventStore;
 
@@ -56,7 +57,7 @@ impl EventStore {
     /// Why the feed is behind: the horizon, how many committed events wait behind it, and the
     /// transaction holding it.
     #[tracing::instrument(name = "angzarr.feed_lag", skip_all, err)]
-    pub async fn feed_lag<'c>(&self, db: impl Acquire<'c, Database = Postgres>) -> Result<FeedLag> {
+    pub async fn feed_lag<'c>(&self, db: impl Into<Db<'c>>) -> Result<FeedLag> {
         let mut conn = self.conn(db).await?;
         let row = sqlx::query(include_str!("sql/feed_lag.sql"))
             .fetch_one(&mut *conn)
@@ -78,7 +79,7 @@ impl EventStore {
     #[tracing::instrument(name = "angzarr.check_integrity", skip_all, err)]
     pub async fn check_integrity<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
     ) -> Result<Vec<IntegrityProblem>> {
         let mut conn = self.conn(db).await?;
         let rows = sqlx::query(include_str!("sql/check_integrity.sql"))

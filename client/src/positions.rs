@@ -1,10 +1,10 @@
 //! Handler positions: how far a projector, saga or process manager has got in each aggregate,
 //! so it resumes after a restart. Positions only move forward.
 
-use sqlx::{Acquire, Postgres};
 use uuid::Uuid;
 
 use crate::append::edition_or_main;
+use crate::db::Db;
 use crate::error::Result;
 use crate::store::EventStore;
 
@@ -28,7 +28,7 @@ impl EventStore {
                                  edition = edition_or_main(edition), root = %root, sequence))]
     pub async fn save_position<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         handler: &str,
         domain: &str,
         root: Uuid,
@@ -54,7 +54,7 @@ impl EventStore {
                                  edition = edition_or_main(edition), root = %root))]
     pub async fn get_position<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         handler: &str,
         domain: &str,
         root: Uuid,
@@ -76,7 +76,7 @@ impl EventStore {
                           fields(handler = handler, domain = domain))]
     pub async fn reset_positions<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         handler: &str,
         domain: Option<&str>,
     ) -> Result<i64> {

@@ -2,11 +2,11 @@
 //! aggregate of any length is never held in memory at once.
 
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use sqlx::{Acquire, Postgres};
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::append::edition_or_main;
+use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::store::EventStore;
@@ -74,13 +74,13 @@ impl ReadStream {
 }
 
 /// Where a paged read stands between round trips.
-enum Cursor<A, C> {
-    Unopened(A),
+enum Cursor<'c> {
+    Unopened(Db<'c>),
     /// `bounded`: ask for the window `[next, next + limit)` only. Sequences are gap-free, so a
     /// full window is a full page, and the server reads just that slice of the index. After a
     /// short window, one unbounded read makes sure nothing lies beyond it.
     Open {
-        conn: C,
+        conn: Conn<'c>,
         next: i64,
         remaining: Option<i64>,
         bounded: bool,
@@ -106,14 +106,11 @@ impl EventStore {
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn read_stream<'c, A>(
+    pub fn read_stream<'c>(
         &self,
-        db: A,
+        db: impl Into<Db<'c>>,
         query: ReadStream,
-    ) -> BoxStream<'c, Result<RecordedEvent>>
-    where
-        A: Acquire<'c, Database = Postgres> + Send + 'c,
-    {
+    ) -> BoxStream<'c, Result<RecordedEvent>> {
         let store = self.clone();
         let page_size = self.settings().page_size;
         let span = tracing::info_span!(
@@ -122,7 +119,7 @@ impl EventStore {
             edition = %edition_or_main(query.edition.as_deref()),
             root = %query.root,
         );
-        stream::try_unfold(Cursor::Unopened(db), move |cursor| {
+        stream::try_unfold(Cursor::Unopened(db.into()), move |cursor| {
             let store = store.clone();
             let query = query.clone();
             async move {

@@ -5,10 +5,11 @@ use prost::Name;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::postgres::PgRow;
-use sqlx::{Acquire, Postgres, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
 use crate::append::edition_or_main;
+use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::event::{decode_json, decode_message, type_url};
 use crate::store::EventStore;
@@ -203,7 +204,7 @@ impl EventStore {
                                  root = %put.root, sequence = put.sequence, bytes = put.state.len()))]
     pub async fn put_snapshot<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         put: &PutSnapshot,
     ) -> Result<SnapshotPut> {
         let mut conn = self.conn(db).await?;
@@ -230,7 +231,7 @@ impl EventStore {
                           fields(domain = domain, edition = edition_or_main(edition), root = %root))]
     pub async fn get_snapshot<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         max_sequence: Option<i64>,
@@ -254,7 +255,7 @@ impl EventStore {
                           fields(domain = domain, edition = edition_or_main(edition), root = %root))]
     pub async fn delete_snapshots<'c>(
         &self,
-        db: impl Acquire<'c, Database = Postgres>,
+        db: impl Into<Db<'c>>,
         domain: &str,
         root: Uuid,
         edition: Option<&str>,

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnection, PgPool};
-use sqlx::{Acquire, Postgres};
 use tokio::sync::OnceCell;
 
 use crate::builder::EventStoreBuilder;
+use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
 
 /// Extension versions this client works with, as printed in errors.
@@ -18,7 +18,7 @@ const MAX_VERSION_EXCLUSIVE: (u64, u64, u64) = (0, 2, 0);
 
 /// A handle on an angzarr_store database: cheap to clone, safe to share between tasks.
 ///
-/// Operations take the connection to run on as their first argument (`db`), so the same method
+/// Operations take where to run as their first argument (`db`, a [`Db`]), so the same method
 /// works on its own or inside the caller's transaction:
 ///
 /// * `store.pool()` (or any `&PgPool`): the call takes a connection from the pool and commits
@@ -180,20 +180,14 @@ impl EventStore {
     }
 
     /// Checks the installed extension now (instead of on first use) and returns its version.
-    pub async fn check_extension<'c>(
-        &self,
-        db: impl Acquire<'c, Database = Postgres>,
-    ) -> Result<String> {
-        let mut conn = db.acquire().await?;
+    pub async fn check_extension<'c>(&self, db: impl Into<Db<'c>>) -> Result<String> {
+        let mut conn = db.into().acquire().await?;
         self.ready(&mut conn).await
     }
 
     /// Takes a connection from `db` and makes sure the extension check has passed.
-    pub(crate) async fn conn<'c, A>(&self, db: A) -> Result<A::Connection>
-    where
-        A: Acquire<'c, Database = Postgres>,
-    {
-        let mut conn = db.acquire().await?;
+    pub(crate) async fn conn<'c>(&self, db: impl Into<Db<'c>>) -> Result<Conn<'c>> {
+        let mut conn = db.into().acquire().await?;
         self.ready(&mut conn).await?;
         Ok(conn)
     }

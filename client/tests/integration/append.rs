@@ -328,3 +328,35 @@ async fn a_conflict_inside_the_callers_transaction_leaves_it_usable() {
     tx.commit().await.unwrap();
     assert_eq!(read_all(&store, &domain, b).await.len(), 1);
 }
+
+#[tokio::test]
+async fn transactional_calls_work_inside_spawned_tasks() {
+    // The futures are Send with a caller's transaction too, so they can run on any worker.
+    let store = common::store().await;
+    let domain = common::domain("spawn");
+    let root = Uuid::new_v4();
+    let task = {
+        let (store, domain) = (store.clone(), domain.clone());
+        tokio::spawn(async move {
+            let mut tx = store.pool().begin().await?;
+            store
+                .append(
+                    &mut *tx,
+                    &Append::new(&domain, root)
+                        .expect(Expected::New)
+                        .event(ev("A", "")),
+                )
+                .await?;
+            store
+                .append_many(&mut tx, &[Append::new(&domain, root).event(ev("B", ""))])
+                .await?;
+            store
+                .save_position(&mut *tx, "spawned", &domain, root, 1, None)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, Error>(())
+        })
+    };
+    task.await.unwrap().unwrap();
+    assert_eq!(read_all(&store, &domain, root).await.len(), 2);
+}
