@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 const DOMAIN: &str = "bank";
 const PROJECTOR: &str = "bank-balances";
-/// Put a snapshot once this many events follow the last one.
-const SNAPSHOT_EVERY: usize = 5;
+/// Put a snapshot every this many events.
+const SNAPSHOT_EVERY: i64 = 5;
 
 /// The events of an account, stored as JSON.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,8 +126,15 @@ impl fmt::Display for BankError {
     }
 }
 
+/// What a handled command did.
+struct Outcome {
+    state: Account,
+    attempts: u32,
+    snapshot: Option<i64>,
+}
+
 /// Load, decide, append; again from the top whenever another writer got there first.
-async fn handle(store: &EventStore, account: Uuid, command: Command) -> Result<Account, BankError> {
+async fn handle(store: &EventStore, account: Uuid, command: Command) -> Result<Outcome, BankError> {
     let policy = RetryPolicy::default();
     let command = &command;
     policy
@@ -151,16 +158,21 @@ async fn handle(store: &EventStore, account: Uuid, command: Command) -> Result<A
                 .expect(loaded.expected())
                 .events(events);
             let appended = store.append(store.pool(), &append).await?;
-            if attempt > 1 {
-                println!("    (won on attempt {attempt} after a concurrent write)");
-            }
             decided.iter().for_each(|e| state.apply(e));
-            if loaded.events.len() + decided.len() >= SNAPSHOT_EVERY {
-                let snapshot = PutSnapshot::json(DOMAIN, account, appended.last_sequence, &state)?;
-                store.put_snapshot(store.pool(), &snapshot).await?;
-                println!("    snapshot at sequence {}", appended.last_sequence);
+            // Snapshot whenever the append crossed a multiple of SNAPSHOT_EVERY events.
+            let mut snapshot = None;
+            if (appended.last_sequence + 1) / SNAPSHOT_EVERY
+                > appended.first_sequence / SNAPSHOT_EVERY
+            {
+                let put = PutSnapshot::json(DOMAIN, account, appended.last_sequence, &state)?;
+                store.put_snapshot(store.pool(), &put).await?;
+                snapshot = Some(appended.last_sequence);
             }
-            Ok(state)
+            Ok(Outcome {
+                state,
+                attempts: attempt,
+                snapshot,
+            })
         })
         .await
 }
@@ -224,7 +236,20 @@ async fn project(store: &EventStore) -> Result<usize, Error> {
 async fn run(store: &EventStore, command: Command, account: Uuid, who: &str) {
     let described = format!("{command:?}");
     match handle(store, account, command).await {
-        Ok(state) => println!("  {who}: {described} -> balance {}", state.balance),
+        Ok(done) => {
+            let mut line = format!("  {who}: {described} -> balance {}", done.state.balance);
+            if done.attempts > 1 {
+                line += &format!(
+                    " (attempt {}: lost {} race(s) and retried)",
+                    done.attempts,
+                    done.attempts - 1
+                );
+            }
+            if let Some(at) = done.snapshot {
+                line += &format!(" [snapshot at sequence {at}]");
+            }
+            println!("{line}");
+        }
         Err(e) => println!("  {who}: {described} -> {e}"),
     }
 }
