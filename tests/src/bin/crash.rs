@@ -6,7 +6,8 @@
 //! - an append in flight at the kill is present completely or not at all, and retrying it with
 //!   its idempotency key returns the original range when it had committed;
 //! - each aggregate's sequences are gap-free and `angzarr.check_integrity()` is clean;
-//! - nothing else is stored (every event belongs to exactly one known append);
+//! - nothing else is stored (every event belongs to exactly one known append), and the global
+//!   feed lists every event exactly once;
 //! - appends continue at the right sequence in the next cycle.
 //!
 //! Runs on a dedicated cluster (never the dev cluster): `scripts/test_crash.sh` sets it up.
@@ -349,6 +350,16 @@ async fn verify(url: &str, ledger: &mut Ledger) -> Result<(HashMap<Uuid, i64>, u
         .await?;
     if total as usize != known {
         bail!("{total} events stored but {known} were appended");
+    }
+    // The global feed after recovery: every event exactly once (nothing else runs on this
+    // cluster, so the feed is not held back).
+    let (fed, distinct): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT (f.domain, f.edition, f.root, f.sequence)) FROM angzarr.read_feed(0, 0, NULL) f",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    if fed != total || distinct != total {
+        bail!("the feed lists {fed} events ({distinct} distinct) but {total} are stored");
     }
     Ok((heads, committed, lost))
 }
