@@ -161,7 +161,9 @@ impl EventStore {
         max_count: i64,
     ) -> Result<Vec<FeedEvent>> {
         let mut conn = self.conn(db).await?;
+        // Planned for each call's filters (NULL or not) rather than one cached generic plan.
         let rows = sqlx::query(include_str!("sql/read_feed.sql"))
+            .persistent(false)
             .bind(query.after.feed_tx)
             .bind(query.after.global_position)
             .bind(max_count)

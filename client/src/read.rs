@@ -146,7 +146,11 @@ impl EventStore {
                     _ if bounded => Some(window_end),
                     _ => None,
                 };
+                // Not a named prepared statement: PostgreSQL then plans each page for its actual
+                // bounds. A cached generic plan cannot use `sequence < to` as an index bound and
+                // would scan the rest of the aggregate for every page.
                 let rows = sqlx::query(include_str!("sql/read_stream.sql"))
+                    .persistent(false)
                     .bind(&query.domain)
                     .bind(query.root)
                     .bind(next)
