@@ -12,7 +12,7 @@ EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/nu
 PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
 
 .PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
-        test-isolation test-client test-dump test-upgrade test-crash test-torture bench
+        test-isolation test-client test-dump test-upgrade test-crash test-torture bench fuzz release-freeze
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
 setup:
@@ -53,6 +53,7 @@ test: setup lint test-pg install cluster test-regress test-isolation test-client
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	bash scripts/release.sh check
 
 # Unit tests and #[pg_test]s of the extension crate. pg_test installs its own test build; the later tiers reinstall the normal build.
 test-pg: setup
@@ -81,6 +82,14 @@ test-crash: install
 
 test-torture: install cluster
 	@bash scripts/test_torture.sh
+
+## fuzz: fuzz the EventBook decoder in-process and through SQL (FUZZ_SECONDS, default 60)
+fuzz: install cluster
+	@bash scripts/fuzz.sh
+
+## release-freeze: freeze the installed version's install script into sql/releases/
+release-freeze: install
+	@bash scripts/release.sh freeze
 
 ## bench: run the benchmark suite on a dedicated cluster (see bench/README.md)
 bench: setup

@@ -22,6 +22,18 @@ BEGIN
         RAISE EXCEPTION 'append_events needs at least one event'
             USING ERRCODE = '22023', HINT = 'Pass one event type and one payload per event.';
     END IF;
+    IF array_ndims(event_types) > 1 OR array_ndims(payloads) > 1 THEN
+        RAISE EXCEPTION 'event_types and payloads must be one-dimensional arrays'
+            USING ERRCODE = '22023', HINT = 'Pass ARRAY[''A'', ''B''], not ARRAY[[''A''], [''B'']].';
+    END IF;
+    IF octet_length(append_events.correlation_id) > 1024 OR octet_length(v_key) > 1024 THEN
+        RAISE EXCEPTION 'correlation_id and idempotency_key are limited to 1024 bytes'
+            USING ERRCODE = '22001',
+                  DETAIL = format('correlation_id has %s bytes, idempotency_key %s.',
+                                  coalesce(octet_length(append_events.correlation_id), 0),
+                                  coalesce(octet_length(v_key), 0)),
+                  HINT = 'Use an identifier such as a UUID, not the content itself.';
+    END IF;
     IF cardinality(event_types) IS DISTINCT FROM cardinality(payloads) THEN
         RAISE EXCEPTION 'append_events got % event types but % payloads',
             cardinality(event_types), coalesce(cardinality(payloads), 0)

@@ -13,12 +13,13 @@ RETURNS TABLE (
     created_at timestamptz,
     id uuid,
     global_position bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     SELECT e.domain, e.edition, e.root, e.sequence, e.event_type, e.payload, e.created_at, e.id,
            e.global_position
       FROM angzarr.events e
      WHERE e.correlation_id = nullif($1, '')
-     ORDER BY e.domain, e.edition, e.root, e.sequence
-$$;
+     ORDER BY e.domain, e.edition, e.root, e.sequence;
+END;
 COMMENT ON FUNCTION angzarr.read_correlation(text) IS
     'All events with a correlation id, across domains and aggregates, grouped per aggregate in sequence order.';

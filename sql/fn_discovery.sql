@@ -2,7 +2,8 @@
 -- the primary key per pair instead of reading every event.
 CREATE FUNCTION angzarr._stored_domain_editions()
 RETURNS TABLE (domain text, edition text)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     WITH RECURSIVE pairs AS (
         (SELECT e.domain, e.edition FROM angzarr.events e ORDER BY e.domain, e.edition LIMIT 1)
         UNION ALL
@@ -12,30 +13,32 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
               SELECT e.domain, e.edition FROM angzarr.events e
                WHERE (e.domain, e.edition) > (p.domain, p.edition)
                ORDER BY e.domain, e.edition LIMIT 1) n)
-    SELECT pairs.domain, pairs.edition FROM pairs
-$$;
+    SELECT pairs.domain, pairs.edition FROM pairs;
+END;
 COMMENT ON FUNCTION angzarr._stored_domain_editions() IS
     'Internal: the (domain, edition) pairs that have events, via a loose index scan of the primary key.';
 
 -- Every domain that has events in any edition, in name order (loose index scan of the key).
 CREATE FUNCTION angzarr.list_domains()
 RETURNS TABLE (domain text)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     WITH RECURSIVE d AS (
         (SELECT e.domain FROM angzarr.events e ORDER BY e.domain LIMIT 1)
         UNION ALL
         SELECT (SELECT e.domain FROM angzarr.events e WHERE e.domain > d.domain
                  ORDER BY e.domain LIMIT 1)
           FROM d WHERE d.domain IS NOT NULL)
-    SELECT d.domain FROM d WHERE d.domain IS NOT NULL
-$$;
+    SELECT d.domain FROM d WHERE d.domain IS NOT NULL;
+END;
 COMMENT ON FUNCTION angzarr.list_domains() IS
     'Lists the domains that have events, in name order; one index probe per domain.';
 
 -- The roots with stored events in exactly (domain, edition), one index probe per root.
 CREATE FUNCTION angzarr._stored_roots(domain text, edition text)
 RETURNS TABLE (root uuid)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     WITH RECURSIVE r AS (
         (SELECT e.root FROM angzarr.events e WHERE e.domain = $1 AND e.edition = $2
           ORDER BY e.root LIMIT 1)
@@ -44,8 +47,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                  WHERE e.domain = $1 AND e.edition = $2 AND e.root > r.root
                  ORDER BY e.root LIMIT 1)
           FROM r WHERE r.root IS NOT NULL)
-    SELECT r.root FROM r WHERE r.root IS NOT NULL
-$$;
+    SELECT r.root FROM r WHERE r.root IS NOT NULL;
+END;
 COMMENT ON FUNCTION angzarr._stored_roots(text, text) IS
     'Internal: roots with events stored under exactly (domain, edition), via a loose index scan.';
 
@@ -53,14 +56,15 @@ COMMENT ON FUNCTION angzarr._stored_roots(text, text) IS
 -- named edition also main's roots whose history the edition shares (divergence above 0).
 CREATE FUNCTION angzarr.list_roots(domain text, edition text DEFAULT 'angzarr')
 RETURNS TABLE (root uuid)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     SELECT s.root FROM angzarr._stored_roots($1, angzarr._edition($2)) s
     UNION
     SELECT m.root FROM angzarr._stored_roots($1, 'angzarr') m
      WHERE angzarr._edition($2) <> 'angzarr'
        AND coalesce(angzarr._divergence_sequence($1, angzarr._edition($2), m.root), 1) > 0
-    ORDER BY 1
-$$;
+    ORDER BY 1;
+END;
 COMMENT ON FUNCTION angzarr.list_roots(text, text) IS
     'Lists the aggregate roots of a domain in an edition (a named edition includes the main roots it shares), in UUID order.';
 
@@ -69,7 +73,8 @@ COMMENT ON FUNCTION angzarr.list_roots(text, text) IS
 -- exactly as the trigger assigns it.
 CREATE FUNCTION angzarr.next_sequence(domain text, root uuid, edition text DEFAULT 'angzarr')
 RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     SELECT coalesce(
         (SELECT e.sequence + 1 FROM angzarr.events e
           WHERE e.domain = $1 AND e.edition = angzarr._edition($3) AND e.root = $2
@@ -78,8 +83,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
             least(angzarr._divergence_sequence($1, angzarr._edition($3), $2),
                   (SELECT coalesce(max(m.sequence) + 1, 0) FROM angzarr.events m
                     WHERE m.domain = $1 AND m.edition = 'angzarr' AND m.root = $2))
-        END)
-$$;
+        END);
+END;
 COMMENT ON FUNCTION angzarr.next_sequence(text, uuid, text) IS
     'The next sequence of an aggregate (0 when it has no events); composite-aware on named editions.';
 
@@ -119,13 +124,14 @@ RETURNS TABLE (
     id uuid,
     edition text,
     global_position bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     SELECT s.sequence, s.event_type, s.payload, s.correlation_id, s.created_at, s.id, s.edition,
            s.global_position
       FROM angzarr.read_stream($1, $2, 0, least($3, 9223372036854775806) + 1, NULL, $4) s
      WHERE angzarr._check_as_of($3, NULL, false)
-     ORDER BY s.sequence
-$$;
+     ORDER BY s.sequence;
+END;
 COMMENT ON FUNCTION angzarr.read_as_of_sequence(text, uuid, bigint, text) IS
     'Reads an aggregate''s events up to and including as_of_sequence (composite-aware on editions).';
 
@@ -146,14 +152,15 @@ RETURNS TABLE (
     id uuid,
     edition text,
     global_position bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     SELECT w.sequence, w.event_type, w.payload, w.correlation_id, w.created_at, w.id, w.edition,
            w.global_position
       FROM (SELECT s.*, bool_and(s.created_at <= $3) OVER (ORDER BY s.sequence) AS before
               FROM angzarr.read_stream($1, $2, 0, NULL, NULL, $4) s
              WHERE angzarr._check_as_of(NULL, $3, true)) w
      WHERE w.before
-     ORDER BY w.sequence
-$$;
+     ORDER BY w.sequence;
+END;
 COMMENT ON FUNCTION angzarr.read_as_of_time(text, uuid, timestamptz, text) IS
     'Reads an aggregate''s events as they stood at as_of_time: the gap-free prefix created at or before it.';

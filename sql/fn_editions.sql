@@ -110,7 +110,8 @@ RETURNS TABLE (
     diverged_at timestamptz,
     event_count bigint,
     created_at timestamptz)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     WITH used AS (
         SELECT p.edition, sum((SELECT count(*) FROM angzarr.events e
                                 WHERE e.domain = p.domain AND e.edition = p.edition)) AS events
@@ -126,7 +127,7 @@ LANGUAGE sql STABLE AS $$
            ed.created_at
       FROM angzarr.editions ed
       FULL JOIN used u ON u.edition = ed.name
-     ORDER BY 1
-$$;
+     ORDER BY 1;
+END;
 COMMENT ON FUNCTION angzarr.list_editions() IS
     'Lists named editions (created or merely used) with their divergence points and event counts.';

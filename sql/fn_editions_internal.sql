@@ -2,7 +2,8 @@
 -- part of the edition's history. NULL on main, or when nothing pins it yet (then the edition
 -- sees all of main's history). Explicit points win over the implicit one (first own event).
 CREATE FUNCTION angzarr._divergence_sequence(domain text, edition text, root uuid)
-RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $$
+RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     SELECT CASE WHEN $2 = 'angzarr' THEN NULL ELSE
         least(
             (SELECT min(e.sequence) FROM angzarr.events e
@@ -14,15 +15,16 @@ RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE AS $$
                                  AND m.created_at < ed.diverged_at), 0)
                FROM angzarr.editions ed
               WHERE ed.name = $2 AND ed.diverged_at IS NOT NULL))
-    END
-$$;
+    END;
+END;
 COMMENT ON FUNCTION angzarr._divergence_sequence(text, text, uuid) IS
     'Internal: where an edition''s own history of an aggregate starts.';
 
 -- Stored spelling of an edition name: NULL and '' mean the main timeline.
 CREATE FUNCTION angzarr._edition(edition text)
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT coalesce(nullif($1, ''), 'angzarr')
-$$;
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT coalesce(nullif($1, ''), 'angzarr');
+END;
 COMMENT ON FUNCTION angzarr._edition(text) IS
     'Internal: normalises an edition name (NULL and empty mean main).';

@@ -73,7 +73,8 @@ CREATE FUNCTION angzarr.read_event_book(
     edition text DEFAULT 'angzarr',
     use_snapshot boolean DEFAULT true)
 RETURNS bytea
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     SELECT angzarr._encode_event_book(
         $1, angzarr._edition($3), $2,
         angzarr.next_sequence($1, $2, $3),
@@ -90,8 +91,8 @@ LANGUAGE sql STABLE AS $$
           WHERE d.edition = angzarr._edition($3)),
         (SELECT array_agg(d.sequence ORDER BY d.domain) FROM angzarr.edition_divergences d
           WHERE d.edition = angzarr._edition($3)))
-      FROM angzarr.load_aggregate($1, $2, $3, $4) l
-$$;
+      FROM angzarr.load_aggregate($1, $2, $3, $4) l;
+END;
 COMMENT ON FUNCTION angzarr.read_event_book(text, uuid, text, boolean) IS
     'An aggregate''s history (newest snapshot, later pages, next_sequence) as an encoded angzarr EventBook.';
 
@@ -99,7 +100,8 @@ COMMENT ON FUNCTION angzarr.read_event_book(text, uuid, text, boolean) IS
 -- correlation id (cover.correlation_id set), ordered by domain, edition, root.
 CREATE FUNCTION angzarr.read_correlation_books(correlation_id text)
 RETURNS SETOF bytea
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     SELECT angzarr._encode_event_book(
                c.domain, c.edition, c.root, max(c.sequence) + 1,
                array_agg(c.sequence ORDER BY c.sequence), array_agg(c.event_type ORDER BY c.sequence),
@@ -107,7 +109,7 @@ LANGUAGE sql STABLE AS $$
                correlation_id => $1)
       FROM angzarr.read_correlation($1) c
      GROUP BY c.domain, c.edition, c.root
-     ORDER BY c.domain, c.edition, c.root
-$$;
+     ORDER BY c.domain, c.edition, c.root;
+END;
 COMMENT ON FUNCTION angzarr.read_correlation_books(text) IS
     'All events with a correlation id as encoded EventBooks, one per aggregate.';

@@ -16,7 +16,8 @@ RETURNS TABLE (
     correlation_id text,
     created_at timestamptz,
     retention angzarr.snapshot_retention)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     WITH snap AS (
         SELECT s.sequence, s.state, s.state_type, s.retention, s.created_at
           FROM angzarr.snapshots s
@@ -32,7 +33,7 @@ LANGUAGE sql STABLE AS $$
     UNION ALL
     SELECT 'event'::text, e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, NULL
       FROM angzarr.read_stream($1, $2, coalesce((SELECT s.sequence + 1 FROM snap s), 0), NULL, NULL, $3) e
-    ORDER BY 2
-$$;
+    ORDER BY 2;
+END;
 COMMENT ON FUNCTION angzarr.load_aggregate(text, uuid, text, boolean) IS
     'Loads an aggregate in one read: its newest snapshot (kind snapshot) then the events after it (kind event).';

@@ -64,10 +64,11 @@ CREATE FUNCTION angzarr.get_position(
     root uuid,
     edition text DEFAULT 'angzarr')
 RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     SELECT p.sequence FROM angzarr.positions p
-     WHERE p.handler = $1 AND p.domain = $2 AND p.edition = angzarr._edition($4) AND p.root = $3
-$$;
+     WHERE p.handler = $1 AND p.domain = $2 AND p.edition = angzarr._edition($4) AND p.root = $3;
+END;
 COMMENT ON FUNCTION angzarr.get_position(text, text, uuid, text) IS
     'A handler''s last processed sequence in an aggregate; NULL when it has none.';
 
@@ -75,12 +76,13 @@ COMMENT ON FUNCTION angzarr.get_position(text, text, uuid, text) IS
 -- one deliberate way back, as save_position() never moves a position backwards.
 CREATE FUNCTION angzarr.reset_positions(handler text, domain text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
     WITH gone AS (
         DELETE FROM angzarr.positions p
          WHERE p.handler = $1 AND ($2 IS NULL OR p.domain = $2)
         RETURNING 1)
-    SELECT count(*) FROM gone
-$$;
+    SELECT count(*) FROM gone;
+END;
 COMMENT ON FUNCTION angzarr.reset_positions(text, text) IS
     'Deletes a handler''s positions (optionally only one domain''s) so it replays from the start; returns how many.';

@@ -29,9 +29,10 @@ COMMENT ON FUNCTION angzarr._check_feed_read(bigint, bigint, bigint, integer, in
 -- The consumer-group bucket of an aggregate, without argument checks, so read_feed can inline it.
 -- hashtextextended is the hash PostgreSQL's hash partitioning relies on, so it is stable.
 CREATE FUNCTION angzarr._feed_member(domain text, edition text, root uuid, members integer)
-RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT (((hashtextextended(($1 || '/' || $2 || '/' || $3::text) COLLATE "C", 0) % $4) + $4) % $4)::integer
-$$;
+RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT (((hashtextextended(($1 || '/' || $2 || '/' || $3::text) COLLATE "C", 0) % $4) + $4) % $4)::integer;
+END;
 COMMENT ON FUNCTION angzarr._feed_member(text, text, uuid, integer) IS
     'Internal: the consumer-group member (0 .. members - 1) an aggregate belongs to.';
 
@@ -84,7 +85,8 @@ RETURNS TABLE (
     correlation_id text,
     created_at timestamptz,
     id uuid)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     SELECT e.feed_tx, e.global_position, e.domain, e.edition, e.root, e.sequence, e.event_type,
            e.payload, e.correlation_id, e.created_at, e.id
       FROM angzarr.events e
@@ -96,7 +98,7 @@ LANGUAGE sql STABLE AS $$
        AND ($8 = 1 OR angzarr._feed_member(e.domain, e.edition, e.root, $8) = $7)
      ORDER BY e.feed_tx, e.global_position
      -- The arguments are checked here: LIMIT is evaluated before any row is read.
-     LIMIT CASE WHEN angzarr._check_feed_read($1, $2, $3, $7, $8) THEN $3 END
-$$;
+     LIMIT CASE WHEN angzarr._check_feed_read($1, $2, $3, $7, $8) THEN $3 END;
+END;
 COMMENT ON FUNCTION angzarr.read_feed(bigint, bigint, bigint, text[], text[], text[], integer, integer) IS
     'Reads committed events after the checkpoint (after_feed_tx, after_position) in global feed order, at most max_count; resume from the last row''s (feed_tx, global_position).';

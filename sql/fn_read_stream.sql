@@ -17,7 +17,8 @@ RETURNS TABLE (
     id uuid,
     edition text,
     global_position bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     SELECT s.sequence, s.event_type, s.payload, s.correlation_id, s.created_at, s.id, s.edition,
            s.global_position
       FROM (SELECT e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, e.id,
@@ -35,7 +36,7 @@ LANGUAGE sql STABLE AS $$
      WHERE s.sequence >= $3 AND ($4 IS NULL OR s.sequence < $4)
      ORDER BY s.sequence
      -- The range check sits in LIMIT: it runs once, before any row is read.
-     LIMIT CASE WHEN angzarr._check_range($3, $4, $5) THEN $5 END
-$$;
+     LIMIT CASE WHEN angzarr._check_range($3, $4, $5) THEN $5 END;
+END;
 COMMENT ON FUNCTION angzarr.read_stream(text, uuid, bigint, bigint, bigint, text) IS
     'Reads one aggregate''s events in [from_sequence, to_sequence), oldest first, at most max_count.';

@@ -4,12 +4,13 @@
 CREATE FUNCTION angzarr._snapshot_superseded(
     old_sequence bigint, old_retention angzarr.snapshot_retention, new_sequence bigint)
 RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
     SELECT $1 < $3 AND CASE $2
         WHEN 'transient' THEN true
         WHEN 'default' THEN $1 / 16 = $3 / 16
-        ELSE false END
-$$;
+        ELSE false END;
+END;
 COMMENT ON FUNCTION angzarr._snapshot_superseded(bigint, angzarr.snapshot_retention, bigint) IS
     'Internal: whether a newer snapshot makes an older one redundant under its retention.';
 
@@ -98,26 +99,28 @@ RETURNS TABLE (
     state_type text,
     retention angzarr.snapshot_retention,
     created_at timestamptz)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
     SELECT s.sequence, s.state, s.state_type, s.retention, s.created_at
       FROM angzarr.snapshots s
      WHERE s.domain = $1 AND s.edition = angzarr._edition($4) AND s.root = $2
        AND ($3 IS NULL OR s.sequence <= $3)
      ORDER BY s.sequence DESC
-     LIMIT 1
-$$;
+     LIMIT 1;
+END;
 COMMENT ON FUNCTION angzarr.get_snapshot(text, uuid, bigint, text) IS
     'The newest snapshot of an aggregate, or the newest at or below max_sequence; no row when there is none.';
 
 -- Deletes every snapshot of the aggregate, e.g. after the state's shape changed. Idempotent.
 CREATE FUNCTION angzarr.delete_snapshots(domain text, root uuid, edition text DEFAULT 'angzarr')
 RETURNS bigint
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
     WITH gone AS (
         DELETE FROM angzarr.snapshots s
          WHERE s.domain = $1 AND s.edition = angzarr._edition($3) AND s.root = $2
         RETURNING 1)
-    SELECT count(*) FROM gone
-$$;
+    SELECT count(*) FROM gone;
+END;
 COMMENT ON FUNCTION angzarr.delete_snapshots(text, uuid, text) IS
     'Deletes all snapshots of an aggregate in an edition; returns how many (0 when there were none).';

@@ -2,10 +2,11 @@
 -- otherwise its size, instead of a wall of hex.
 CREATE FUNCTION angzarr._payload_text(payload bytea)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
     SELECT coalesce(angzarr.payload_json($1)::text,
-                    format('(%s %s)', octet_length($1), CASE octet_length($1) WHEN 1 THEN 'byte' ELSE 'bytes' END))
-$$;
+                    format('(%s %s)', octet_length($1), CASE octet_length($1) WHEN 1 THEN 'byte' ELSE 'bytes' END));
+END;
 COMMENT ON FUNCTION angzarr._payload_text(bytea) IS
     'Internal: a payload as JSON text when it is JSON, else "(N bytes)".';
 
@@ -32,11 +33,12 @@ RETURNS TABLE (
     correlation_id text,
     payload text,
     stored_in text)
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     SELECT s.sequence, s.event_type, s.created_at, s.correlation_id,
            angzarr._payload_text(s.payload), s.edition
       FROM angzarr.read_stream($1, $2, 0, NULL, NULL, $3) s
-     ORDER BY s.sequence
-$$;
+     ORDER BY s.sequence;
+END;
 COMMENT ON FUNCTION angzarr.show_stream(text, uuid, text) IS
     'One aggregate''s events for reading in psql: payload as JSON or its size; stored_in tells main from edition events.';

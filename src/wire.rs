@@ -78,9 +78,9 @@ fn decode_event_book(
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(immutable, parallel_safe, name = "_encode_event_book")]
 fn encode_event_book<'a>(
-    domain: &str,
-    edition: &str,
-    root: pgrx::Uuid,
+    domain: Option<&str>,
+    edition: Option<&str>,
+    root: Option<pgrx::Uuid>,
     next_sequence: i64,
     sequences: default!(Option<Vec<Option<i64>>>, "NULL"),
     event_types: default!(Option<Vec<Option<String>>>, "NULL"),
@@ -94,6 +94,19 @@ fn encode_event_book<'a>(
     divergence_domains: default!(Option<Vec<Option<String>>>, "NULL"),
     divergence_sequences: default!(Option<Vec<Option<i64>>>, "NULL"),
 ) -> Vec<u8> {
+    let (domain, root) = match (crate::names::check_domain(domain), root) {
+        (Ok(domain), Some(root)) => (domain, root),
+        (Err(e), _) => crate::errors::raise(e),
+        (_, None) => crate::errors::raise(crate::errors::AppendError::invalid_with(
+            "23502",
+            "root must not be NULL",
+            "Pass the aggregate's UUID.",
+        )),
+    };
+    let edition = match crate::names::normalize_edition(edition) {
+        Ok(edition) => edition,
+        Err(e) => crate::errors::raise(e),
+    };
     let (sequences, types) = (
         sequences.unwrap_or_default(),
         event_types.unwrap_or_default(),

@@ -218,11 +218,9 @@ BEGIN
     END LOOP;
 END
 $$;
--- KNOWN ISSUE (reported): SQL functions without a pinned search_path (read_stream(),
--- _edition(), _divergence_sequence(), ...) are parsed at call time with the caller's
--- search_path, so planted operators run inside them with the caller's rights. Fix: BEGIN
--- ATOMIC / RETURN bodies (parsed once at CREATE, still inlined) or OPERATOR(pg_catalog.=).
--- Once fixed, the planted column below is empty on every row.
+-- SQL functions have SQL-standard bodies (BEGIN ATOMIC): they are parsed once at CREATE
+-- EXTENSION, so a caller's search_path cannot swap their operators; the planted column below
+-- must be empty on every row.
 SELECT c.n, c.label, o.outcome, o.planted FROM api_calls c JOIN api_outcomes o USING (n) ORDER BY c.n;
 -- With the default search_path (pg_catalog searched first) nothing planted is reached.
 TRUNCATE public.planted_calls;
