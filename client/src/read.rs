@@ -84,6 +84,8 @@ enum Cursor<'c> {
         next: i64,
         remaining: Option<i64>,
         bounded: bool,
+        /// Events returned so far, for the span.
+        seen: i64,
     },
     Done,
 }
@@ -118,22 +120,25 @@ impl EventStore {
             domain = %query.domain,
             edition = %edition_or_main(query.edition.as_deref()),
             root = %query.root,
+            events = 0i64,
         );
         stream::try_unfold(Cursor::Unopened(db.into()), move |cursor| {
             let store = store.clone();
             let query = query.clone();
+            let span_for_count = span.clone();
             async move {
-                let (mut conn, next, remaining, bounded) = match cursor {
+                let (mut conn, next, remaining, bounded, seen) = match cursor {
                     Cursor::Done => return Ok(None),
                     Cursor::Open {
                         conn,
                         next,
                         remaining,
                         bounded,
-                    } => (conn, next, remaining, bounded),
+                        seen,
+                    } => (conn, next, remaining, bounded, seen),
                     Cursor::Unopened(db) => {
                         let conn = store.conn(db).await?;
-                        (conn, query.from, query.max_count, true)
+                        (conn, query.from, query.max_count, true, 0)
                     }
                 };
                 let limit = remaining.map_or(page_size, |r| r.min(page_size));
@@ -165,12 +170,15 @@ impl EventStore {
                     .collect::<Result<Vec<_>>>()?;
                 let read = page.len() as i64;
                 let remaining = remaining.map(|r| r - read);
+                let seen = seen + read;
+                span_for_count.record("events", seen);
                 let cursor = match page.last() {
                     Some(last) if read == limit => Cursor::Open {
                         conn,
                         next: last.sequence + 1,
                         remaining,
                         bounded: true,
+                        seen,
                     },
                     // A short window that stopped before the caller's end: look past it once.
                     _ if bounded && to != query.to => Cursor::Open {
@@ -178,10 +186,10 @@ impl EventStore {
                         next: window_end,
                         remaining,
                         bounded: false,
+                        seen,
                     },
                     _ => Cursor::Done,
                 };
-                tracing::trace!(events = read, "read a page");
                 Ok(Some((page, cursor)))
             }
             .instrument(span.clone())
