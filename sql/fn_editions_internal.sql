@@ -28,3 +28,17 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION angzarr._edition(text) IS
     'Internal: normalises an edition name (NULL and empty mean main).';
+
+-- Where an aggregate's first own event in a named edition goes: right after main's events
+-- that belong to the edition. The trigger calls it (once per aggregate per transaction) for a
+-- named edition with no own events yet; a SQL-standard body keeps its operators fixed.
+CREATE FUNCTION angzarr._edition_first_sequence(domain text, edition text, root uuid)
+RETURNS bigint LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT least(
+        angzarr._divergence_sequence($1, $2, $3),
+        (SELECT coalesce(max(m.sequence) + 1, 0) FROM angzarr.events m
+          WHERE m.domain = $1 AND m.edition = 'angzarr' AND m.root = $3));
+END;
+COMMENT ON FUNCTION angzarr._edition_first_sequence(text, text, uuid) IS
+    'Internal: the first sequence of an aggregate in a named edition that has no own events yet.';

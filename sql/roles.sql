@@ -124,6 +124,7 @@ BEGIN
                 ('_lock_aggregate', 'angzarr_writer'),
                 ('_expect_next_sequence', 'angzarr_writer'),
                 ('_idempotent_range', 'angzarr_writer'),
+                ('_edition_first_sequence', 'angzarr_writer'),
                 ('save_position', 'angzarr_writer'),
                 ('reset_positions', 'angzarr_writer'),
                 ('save_feed_position', 'angzarr_writer'),

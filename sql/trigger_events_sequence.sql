@@ -5,5 +5,6 @@ CREATE TRIGGER events_assign_sequence
     FOR EACH ROW EXECUTE FUNCTION angzarr._events_before_insert();
 COMMENT ON FUNCTION angzarr._events_before_insert() IS
     'Trigger: assigns sequence, global_position and feed_tx; raises ZA001 on a stale expected sequence.';
--- The trigger's catalog look-ups and SPI queries must not depend on the caller's search_path.
-ALTER FUNCTION angzarr._events_before_insert() SET search_path = pg_catalog, pg_temp;
+-- No SET search_path here: a SET clause costs a GUC save/restore on every row. The trigger
+-- looks objects up by OID and namespace, and its one query calls a schema-qualified function
+-- with a SQL-standard body, so the caller's search_path cannot change what it runs.
