@@ -31,7 +31,7 @@ cluster: setup
 
 ## demo: set everything up, then show appends, reads and a refused stale write
 demo: install cluster
-	@bash scripts/cluster.sh ensuredb angzarr >/dev/null
+	@bash scripts/cluster.sh createdb angzarr >/dev/null 2>&1
 	@bash scripts/demo.sh
 
 ## psql: open psql on the dev cluster's demo database
