@@ -14,7 +14,7 @@ SUMS=sql/releases/SHA256SUMS
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 
 # Released versions, oldest first.
-releases() { ls sql/releases 2>/dev/null | sed -n "s/^$EXT--\([^-]*\(-[^-]\+\)*\)\.sql$/\1/p" | sort -V; }
+releases() { [ -d sql/releases ] || return 0; ls sql/releases | sed -n "s/^$EXT--\([^-]*\(-[^-]\+\)*\)\.sql$/\1/p" | sort -V; }
 
 check() {
     local failed=0 prev='' v f
