@@ -19,8 +19,9 @@ CREATE TABLE angzarr.events (
     global_position bigint NOT NULL,
     CONSTRAINT events_stream_key PRIMARY KEY (domain, edition, root, sequence),
     CONSTRAINT events_id_key UNIQUE (id),
-    CONSTRAINT events_feed_key UNIQUE (feed_tx, global_position),
-    CONSTRAINT events_event_type_check CHECK (event_type <> '' AND octet_length(event_type) <= 512)
+    -- event_type is checked by the trigger (non-empty, at most 512 bytes): a CHECK constraint
+    -- would be re-parsed from its stored form by every INSERT statement.
+    CONSTRAINT events_feed_key UNIQUE (feed_tx, global_position)
 );
 COMMENT ON TABLE angzarr.events IS 'Immutable event log; append with angzarr.append_events() or INSERT.';
 

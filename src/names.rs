@@ -23,6 +23,34 @@ pub fn check_domain(domain: Option<&str>) -> Result<&str, AppendError> {
     }
 }
 
+/// Longest event type, in bytes.
+pub const MAX_EVENT_TYPE_BYTES: usize = 512;
+
+/// Checks an event type: present, not empty, at most [`MAX_EVENT_TYPE_BYTES`].
+pub fn check_event_type(event_type: Option<&str>) -> Result<&str, AppendError> {
+    match event_type {
+        None => Err(AppendError::invalid_with(
+            "23502",
+            "event_type must not be NULL",
+            "Name the event, e.g. 'FundsDeposited'.",
+        )),
+        Some("") => Err(AppendError::invalid_with(
+            "22023",
+            "event_type must not be empty",
+            "Name the event, e.g. 'FundsDeposited'.",
+        )),
+        Some(t) if t.len() > MAX_EVENT_TYPE_BYTES => Err(AppendError::invalid_with(
+            "22001",
+            format!(
+                "event_type is {} bytes long; the limit is {MAX_EVENT_TYPE_BYTES}",
+                t.len()
+            ),
+            "Use the event's name, not its content.",
+        )),
+        Some(t) => Ok(t),
+    }
+}
+
 /// Normalises an edition: NULL and `""` mean the main timeline.
 pub fn normalize_edition(edition: Option<&str>) -> Result<&str, AppendError> {
     match edition {
@@ -79,5 +107,9 @@ mod tests {
         assert_eq!(code(check_domain(Some("a\nb"))), "22023");
         assert!(check_domain(Some(&"x".repeat(64))).is_ok());
         assert!(check_domain(Some("order-fulfilment.v2")).is_ok());
+        assert_eq!(code(check_event_type(None)), "23502");
+        assert_eq!(code(check_event_type(Some(""))), "22023");
+        assert_eq!(code(check_event_type(Some(&"t".repeat(513)))), "22001");
+        assert!(check_event_type(Some("FundsDeposited")).is_ok());
     }
 }

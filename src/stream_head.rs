@@ -23,6 +23,7 @@ pub struct EventsCatalog {
     pub att_domain: i32,
     pub att_edition: i32,
     pub att_root: i32,
+    pub att_event_type: i32,
     pub att_sequence: i32,
     pub att_global_position: i32,
     pub att_feed_tx: i32,
@@ -71,6 +72,7 @@ pub unsafe fn catalog(rel: pg_sys::Relation) -> EventsCatalog {
         att_domain: att("domain"),
         att_edition: att("edition"),
         att_root: att("root"),
+        att_event_type: att("event_type"),
         att_sequence: att("sequence"),
         att_global_position: att("global_position"),
         att_feed_tx: att("feed_tx"),
@@ -122,48 +124,79 @@ pub fn next_global_position(cat: &EventsCatalog) -> i64 {
 
 /// Reads the last committed (or own) event of `(domain, edition, root)`.
 ///
+/// A backward index scan reads a whole leaf page before returning its first tuple, so for a
+/// long aggregate it would compare every entry of the page. With a hint (a sequence this
+/// backend saw earlier) the scan stops at the hint instead; events are only ever added above
+/// it, and a hint that finds nothing (the edition was discarded since) is retried without.
+///
 /// # Safety
 /// `rel` must be the open events relation that `cat` describes; the datums must be a `text`
 /// domain, a `text` edition and a `uuid` root.
 pub unsafe fn probe_last(
     rel: pg_sys::Relation,
     cat: &EventsCatalog,
+    key: &AggregateKey,
     domain: pg_sys::Datum,
     edition: pg_sys::Datum,
     root: pg_sys::Datum,
 ) -> Option<StreamHead> {
+    let hint = HINTS.with_borrow(|h| h.get(key).copied());
+    let head = match hint {
+        Some(hint) => scan_last(rel, cat, [domain, edition, root], Some(hint))
+            .or_else(|| scan_last(rel, cat, [domain, edition, root], None)),
+        None => scan_last(rel, cat, [domain, edition, root], None),
+    };
+    if let Some(head) = head {
+        HINTS.with_borrow_mut(|h| {
+            if h.len() >= MAX_HINTS {
+                h.clear();
+            }
+            h.insert(key.clone(), head.next_sequence - 1);
+        });
+    }
+    head
+}
+
+/// How many aggregates' hints a backend keeps; past it the map starts over.
+const MAX_HINTS: usize = 65_536;
+
+thread_local! {
+    /// Last sequences this backend has seen, per aggregate, across transactions. Only a
+    /// starting point for the probe, never trusted as the head itself.
+    static HINTS: std::cell::RefCell<std::collections::HashMap<AggregateKey, i64>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+unsafe fn scan_last(
+    rel: pg_sys::Relation,
+    cat: &EventsCatalog,
+    [domain, edition, root]: [pg_sys::Datum; 3],
+    from_sequence: Option<i64>,
+) -> Option<StreamHead> {
     let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
     let index = pg_sys::index_open(cat.stream_index, lockmode);
     let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
-    let mut keys: [pg_sys::ScanKeyData; 3] = std::mem::zeroed();
+    let mut keys: [pg_sys::ScanKeyData; 4] = std::mem::zeroed();
     let eq = pg_sys::BTEqualStrategyNumber as u16;
-    pg_sys::ScanKeyInit(
-        &mut keys[0],
-        1,
-        eq,
-        pg_sys::Oid::from(pg_sys::F_TEXTEQ),
-        domain,
-    );
-    pg_sys::ScanKeyInit(
-        &mut keys[1],
-        2,
-        eq,
-        pg_sys::Oid::from(pg_sys::F_TEXTEQ),
-        edition,
-    );
-    pg_sys::ScanKeyInit(
-        &mut keys[2],
-        3,
-        eq,
-        pg_sys::Oid::from(pg_sys::F_UUID_EQ),
-        root,
-    );
-    let scan = pg_sys::index_beginscan(rel, index, snapshot, 3, 0);
-    pg_sys::index_rescan(scan, keys.as_mut_ptr(), 3, std::ptr::null_mut(), 0);
+    let text_eq = pg_sys::Oid::from(pg_sys::F_TEXTEQ);
+    pg_sys::ScanKeyInit(&mut keys[0], 1, eq, text_eq, domain);
+    pg_sys::ScanKeyInit(&mut keys[1], 2, eq, text_eq, edition);
+    let uuid_eq = pg_sys::Oid::from(pg_sys::F_UUID_EQ);
+    pg_sys::ScanKeyInit(&mut keys[2], 3, eq, uuid_eq, root);
+    let nkeys = match from_sequence {
+        Some(from) => {
+            let ge = pg_sys::BTGreaterEqualStrategyNumber as u16;
+            let int8ge = pg_sys::Oid::from(pg_sys::F_INT8GE);
+            pg_sys::ScanKeyInit(&mut keys[3], 4, ge, int8ge, pg_sys::Datum::from(from));
+            4
+        }
+        None => 3,
+    };
+    let scan = pg_sys::index_beginscan(rel, index, snapshot, nkeys, 0);
+    pg_sys::index_rescan(scan, keys.as_mut_ptr(), nkeys, std::ptr::null_mut(), 0);
     let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
-    let found =
-        pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::BackwardScanDirection, slot);
-    let head = if found {
+    let backward = pg_sys::ScanDirection::BackwardScanDirection;
+    let head = if pg_sys::index_getnext_slot(scan, backward, slot) {
         let mut null = false;
         let seq = pg_sys::slot_getattr(slot, cat.att_sequence, &mut null).value() as i64;
         let feed_tx = pg_sys::slot_getattr(slot, cat.att_feed_tx, &mut null).value() as i64;

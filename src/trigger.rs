@@ -70,6 +70,7 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
             "Pass the aggregate's UUID.",
         )
     })?;
+    names::check_event_type(attr(tuple, desc, cat.att_event_type))?;
     let explicit_sequence: Option<i64> = attr(tuple, desc, cat.att_sequence);
     if let Some(seq) = explicit_sequence.filter(|s| *s < 0) {
         return Err(AppendError::invalid_with(
@@ -119,7 +120,7 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
                 None => pg_sys::heap_getattr(tuple, cat.att_edition, desc, &mut null),
             };
             let root_d = pg_sys::heap_getattr(tuple, cat.att_root, desc, &mut null);
-            match stream_head::probe_last(rel, &cat, domain_d, edition_d, root_d) {
+            match stream_head::probe_last(rel, &cat, &key, domain_d, edition_d, root_d) {
                 Some(head) => head,
                 None => StreamHead {
                     next_sequence: first_sequence(&key, root),
