@@ -31,8 +31,11 @@ BEGIN ATOMIC
     SELECT 'snapshot'::text, s.sequence, s.state_type, s.state, NULL::text, s.created_at, s.retention
       FROM snap s
     UNION ALL
+    -- The start comes in through LATERAL rather than a sub-select argument, which would keep
+    -- the planner from inlining read_stream().
     SELECT 'event'::text, e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, NULL
-      FROM angzarr.read_stream($1, $2, coalesce((SELECT s.sequence + 1 FROM snap s), 0), NULL, NULL, $3) e
+      FROM (SELECT coalesce(max(s.sequence) + 1, 0) AS after_snapshot FROM snap s) f
+           CROSS JOIN LATERAL angzarr.read_stream($1, $2, f.after_snapshot, NULL, NULL, $3) e
     ORDER BY 2;
 END;
 COMMENT ON FUNCTION angzarr.load_aggregate(text, uuid, text, boolean) IS
