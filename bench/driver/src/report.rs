@@ -139,7 +139,7 @@ impl Table {
         let (va, vb) = (values(la), values(lb));
         let n = va.len().min(vb.len());
         let quiet_round =
-            |l: &Line, r: usize| l.other_cores.get(r).map_or(true, |c| *c < QUIET_CORES);
+            |l: &Line, r: usize| l.other_cores.get(r).is_none_or(|c| *c < QUIET_CORES);
         let (mut all, mut quiet) = (Vec::new(), Vec::new());
         for r in 0..n {
             let ratio = if a_over_b {
@@ -340,7 +340,7 @@ pub fn fmt(v: f64) -> String {
         let bytes: Vec<char> = s.chars().collect();
         let mut out = String::new();
         for (i, ch) in bytes.iter().enumerate() {
-            if i > 0 && (bytes.len() - i) % 3 == 0 && *ch != '-' {
+            if i > 0 && (bytes.len() - i).is_multiple_of(3) && *ch != '-' {
                 out.push(',');
             }
             out.push(*ch);

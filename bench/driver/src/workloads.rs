@@ -365,7 +365,9 @@ pub async fn feed_tail(env: &Env) -> Result<Table> {
     t.higher_is_better = false;
     let systems = [Sys::Floor, Sys::OursAppend, Sys::MessageDb];
     t.floor = Some(feed::tail_label(Sys::Floor).into());
-    let mut extra: HashMap<Sys, (Vec<f64>, Vec<f64>, Vec<f64>)> = HashMap::new();
+    // Per system and round: p99 lag, max lag, writers' appends/s.
+    type Extra = (Vec<f64>, Vec<f64>, Vec<f64>);
+    let mut extra: HashMap<Sys, Extra> = HashMap::new();
     checkpoint(&env.cfg.url).await?;
     for round in 0..env.cfg.rounds {
         for sys in rotated(&systems, round) {
