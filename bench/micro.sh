@@ -46,16 +46,21 @@ setup_db() {
 }
 
 # A function's SET search_path makes every call go through fmgr_security_definer; the
-# *_no_set_path experiments measure the trigger (and append_events) without it.
-APPEND_SIG="angzarr.append_events(text, uuid, text[], bytea[], bigint, text, text, text)"
+# *_no_set_path experiments measure the trigger and append_events without whatever SET clauses
+# they have, then put back exactly what was there.
+FUNCS=("angzarr._events_before_insert()" "angzarr.append_events(text, uuid, text[], bytea[], bigint, text, text, text)")
+declare -A SAVED=()
 set_path() {
-    if [ "$1" = off ]; then
-        psql_q -d "$DB" -c "ALTER FUNCTION angzarr._events_before_insert() RESET search_path" \
-            -c "ALTER FUNCTION $APPEND_SIG RESET search_path"
-    else
-        psql_q -d "$DB" -c "ALTER FUNCTION angzarr._events_before_insert() SET search_path = pg_catalog, pg_temp" \
-            -c "ALTER FUNCTION $APPEND_SIG SET search_path = pg_catalog, pg_temp"
-    fi
+    local f sql
+    for f in "${FUNCS[@]}"; do
+        if [ "$1" = off ]; then
+            SAVED[$f]="$(psql_q -d "$DB" -tAc "SELECT coalesce(string_agg(format('ALTER FUNCTION %s SET %s = %s', '$f', split_part(c, '=', 1), substr(c, strpos(c, '=') + 1)), '; '), '') FROM pg_proc, unnest(proconfig) c WHERE oid = '$f'::regprocedure")"
+            psql_q -d "$DB" -c "ALTER FUNCTION $f RESET ALL"
+        else
+            sql="${SAVED[$f]:-}"
+            [ -n "$sql" ] && psql_q -d "$DB" -c "$sql"
+        fi
+    done
 }
 
 # Prints "cpu_us_per_tx tps" for one run. Each client gets its own aggregate: pgbench's
@@ -78,7 +83,12 @@ run_one() {
     done
     wait "$bg" || { cat "/tmp/$app.out" >&2; return 1; }
     for pid in $pids; do total=$((total + ${last[$pid]:-0})); done
-    [ "$total" -gt 0 ] || { echo "micro: could not read the server processes' CPU for $name" >&2; return 1; }
+    if [ "$total" -eq 0 ]; then
+        # pgbench finished before its server process was found: measure again.
+        rm -f "/tmp/$app.out"
+        run_one "$name"
+        return
+    fi
     out="$(grep -m1 '^tps' "/tmp/$app.out" | awk '{print $3}')"
     rm -f "/tmp/$app.out"
     awk -v ns="$total" -v tx="$((TX * CLIENTS))" -v tps="$out" 'BEGIN { printf "%.1f %.0f\n", ns / 1000 / tx, tps }'

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::measure::{Sample, Window};
 use crate::systems::{self, Agg, Conn, Sys, DOMAIN};
 
-pub const FLOOR_LABEL: &str = "floor: snapshot row + the 50 events after it, one UNION ALL";
+pub const FLOOR_LABEL: &str = "floor: snapshot row + the 50 events after it, one statement";
 const EVENTS_BEFORE: i64 = 1000;
 const EVENTS_AFTER: i64 = 50;
 const STATE_BYTES: usize = 1024;
@@ -42,14 +42,14 @@ const FLOOR_SNAPSHOTS: &str = "DO $$ BEGIN
     CREATE TABLE IF NOT EXISTS floor.snapshots_ours_equivalent (LIKE floor.snapshots INCLUDING DEFAULTS INCLUDING INDEXES);
 END $$";
 
-const FLOOR_LOAD: &str = "(SELECT 'snapshot'::text AS kind, s.sequence, s.state_type AS type, s.state AS data \
-       FROM floor.snapshots s WHERE s.domain = $1 AND s.edition = 'angzarr' AND s.root = $2 \
-      ORDER BY s.sequence DESC LIMIT 1) \
+/// The same shape as load_aggregate: the newest snapshot once, then the events after it.
+const FLOOR_LOAD: &str = "WITH snap AS (SELECT s.sequence, s.state_type, s.state FROM floor.snapshots s \
+       WHERE s.domain = $1 AND s.edition = 'angzarr' AND s.root = $2 ORDER BY s.sequence DESC LIMIT 1) \
+     SELECT 'snapshot'::text AS kind, sequence, state_type AS type, state AS data FROM snap \
      UNION ALL \
      (SELECT 'event', e.sequence, e.event_type, e.payload FROM floor.events e \
        WHERE e.domain = $1 AND e.edition = 'angzarr' AND e.root = $2 \
-         AND e.sequence > coalesce((SELECT max(s.sequence) FROM floor.snapshots s \
-                                     WHERE s.domain = $1 AND s.edition = 'angzarr' AND s.root = $2), -1) \
+         AND e.sequence > coalesce((SELECT sequence FROM snap), -1) \
        ORDER BY e.sequence)";
 
 const OURS_LOAD: &str = "SELECT kind, sequence, type, data FROM angzarr.load_aggregate($1, $2)";
