@@ -28,6 +28,8 @@ struct Case {
     call: &'static str,
     /// Calls per run; the warm-up run makes as many.
     iterations: u32,
+    /// Growth in kB over a measured run that still counts as flat.
+    bound_kb: i64,
 }
 
 const ROOT: &str = "00000000-0000-0000-0000-00000000000a";
@@ -39,6 +41,7 @@ fn cases() -> Vec<Case> {
         declare: "",
         call,
         iterations,
+        bound_kb: BOUND_KB,
     };
     vec![
         c(
@@ -198,6 +201,10 @@ fn cases() -> Vec<Case> {
                    '00000000-0000-0000-0000-00000000000a', 0, snapshot_sequence => 0, \
                    snapshot_state => big)",
             iterations: 50,
+            // glibc keeps freed multi-MB blocks on the heap, so a flat backend moves by up to
+            // two values' worth (measured: 0-8 MB, never growing over 8 runs). A copy leaked
+            // per call is 50 x 4 MB = 200 MB.
+            bound_kb: 16_384,
         },
     ]
 }
@@ -242,6 +249,9 @@ $do$"
 }
 
 /// Growth in kB of one backend over `iterations` failing calls, after a warm-up of as many.
+/// A run that grows past the bound is measured once more: a leak grows every run, while a
+/// one-time step (glibc raising its mmap threshold after the first multi-MB free, so the next
+/// such value stays on the heap) does not repeat.
 async fn growth_kb(conn: &mut PgConnection, case: &Case) -> anyhow::Result<i64> {
     let pid: i32 = conn
         .fetch_one("SELECT pg_backend_pid()")
@@ -249,9 +259,16 @@ async fn growth_kb(conn: &mut PgConnection, case: &Case) -> anyhow::Result<i64> 
         .try_get(0)?;
     let block = loop_block(case.declare, case.call, case.sqlstate, case.iterations);
     conn.execute(block.as_str()).await?;
-    let before = rss_anon_kb(pid)?;
-    conn.execute(block.as_str()).await?;
-    Ok(rss_anon_kb(pid)? - before)
+    let mut grown = i64::MAX;
+    for _ in 0..2 {
+        let before = rss_anon_kb(pid)?;
+        conn.execute(block.as_str()).await?;
+        grown = grown.min(rss_anon_kb(pid)? - before);
+        if grown < case.bound_kb {
+            break;
+        }
+    }
+    Ok(grown)
 }
 
 #[tokio::test]
@@ -279,14 +296,17 @@ async fn failing_calls_do_not_grow_the_backend() -> anyhow::Result<()> {
             "{:>8} kB after {:>6} x {} ({})",
             grown, case.iterations, case.kind, case.sqlstate
         ));
-        if grown >= BOUND_KB {
+        if grown >= case.bound_kb {
             leaks.push(case.kind);
         }
     }
-    eprintln!("backend growth per kind of failing call:\n{}", report.join("\n"));
+    eprintln!(
+        "backend growth per kind of failing call:\n{}",
+        report.join("\n")
+    );
     assert!(
         leaks.is_empty(),
-        "these failing calls grow the backend by {BOUND_KB} kB or more: {leaks:?}\n{}",
+        "these failing calls grow the backend past their bound ({BOUND_KB} kB unless noted): {leaks:?}\n{}",
         report.join("\n")
     );
     Ok(())
@@ -315,6 +335,7 @@ async fn lock_timeouts_do_not_grow_the_backend() -> anyhow::Result<()> {
         call: "PERFORM angzarr.append_events('memlock', '00000000-0000-0000-0000-00000000000b', \
                ARRAY['E'], ARRAY['\\x'::bytea])",
         iterations: 2_000,
+        bound_kb: BOUND_KB,
     };
     let grown = growth_kb(&mut waiter, &case).await;
     holder.execute("ROLLBACK").await?;
@@ -327,7 +348,7 @@ async fn lock_timeouts_do_not_grow_the_backend() -> anyhow::Result<()> {
         case.iterations, case.kind, case.sqlstate
     );
     assert!(
-        grown < BOUND_KB,
+        grown < case.bound_kb,
         "{} grows the backend by {grown} kB over {} calls",
         case.kind,
         case.iterations
