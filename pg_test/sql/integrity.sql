@@ -19,9 +19,10 @@ SELECT * FROM angzarr.check_integrity();
 
 -- Damage, planted with triggers off (positions far above the counter, so they are recognisable).
 SET session_replication_role = replica;
-INSERT INTO angzarr.events (domain, edition, root, sequence, event_type, payload, feed_tx, global_position) VALUES
+INSERT INTO angzarr.events (domain, edition, root, sequence, event_type, payload, feed_tx, global_position, id)
+SELECT v.*, gen_random_uuid() FROM (VALUES
     -- a gap: 3 and 4 are missing
-    ('acct', 'angzarr', '00000000-0000-0000-0000-000000000001', 5, 'Planted', '\x', 9000000001, 9000000001),
+    ('acct', 'angzarr', '00000000-0000-0000-0000-000000000001'::uuid, 5::bigint, 'Planted', '\x'::bytea, 9000000001::bigint, 9000000001::bigint),
     -- an aggregate that starts at 1
     ('acct', 'angzarr', '00000000-0000-0000-0000-0000000000a1', 1, 'Planted', '\x', 9000000002, 9000000002),
     -- a feed position below the previous event's
@@ -29,7 +30,7 @@ INSERT INTO angzarr.events (domain, edition, root, sequence, event_type, payload
     ('acct', 'angzarr', '00000000-0000-0000-0000-0000000000a2', 1, 'Planted', '\x', 9000000003, 9000000003),
     -- a global position held twice (the unique key is on (feed_tx, global_position))
     ('acct', 'angzarr', '00000000-0000-0000-0000-0000000000a3', 0, 'Planted', '\x', 9000000004, 9000000020),
-    ('acct', 'angzarr', '00000000-0000-0000-0000-0000000000a4', 0, 'Planted', '\x', 9000000005, 9000000020);
+    ('acct', 'angzarr', '00000000-0000-0000-0000-0000000000a4', 0, 'Planted', '\x'::bytea, 9000000005, 9000000020)) v;
 RESET session_replication_role;
 -- A restored row (global_position and feed_tx given) is kept verbatim, even with a gap before it.
 INSERT INTO angzarr.events (domain, edition, root, sequence, event_type, payload, feed_tx, global_position)
