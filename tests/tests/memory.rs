@@ -148,6 +148,12 @@ fn cases() -> Vec<Case> {
             CALLS,
         ),
         c(
+            "_lock_edition with a slash",
+            "22023",
+            "PERFORM angzarr._lock_edition('a/b')",
+            CALLS,
+        ),
+        c(
             "aggregate_lock_key bad domain",
             "22023",
             "PERFORM angzarr.aggregate_lock_key('a/b', '00000000-0000-0000-0000-00000000000a')",
