@@ -172,6 +172,33 @@ impl Error {
     }
 }
 
+impl Error {
+    /// True for failures of the connection or the server that say nothing about the work
+    /// itself: a lost or refused connection, a server shutting down or restarting, a pool
+    /// that had no free connection in time, serialization failures and deadlocks. A feed tail
+    /// and a projection runner wait and try again on these, forever; unlike
+    /// [`is_retryable`](Self::is_retryable) a sequence conflict is not one of them, and a pool
+    /// timeout is (a long-running reader waits for a connection, while a command retried on
+    /// pool timeouts would only add load).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Database(e) => sqlx_is_transient(e),
+            _ => false,
+        }
+    }
+}
+
+/// [`Error::is_transient`] for a raw sqlx error.
+pub(crate) fn sqlx_is_transient(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::PoolTimedOut) || (is_transient(err) && !is_conflict(err))
+}
+
+fn is_conflict(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == SQLSTATE_SEQUENCE_CONFLICT)
+}
+
 /// Serialization failures, deadlocks and connection losses.
 fn is_transient(err: &sqlx::Error) -> bool {
     match err {
@@ -298,5 +325,9 @@ mod tests {
         assert!(Error::Database(sqlx::Error::Io(std::io::Error::other("reset"))).is_retryable());
         assert!(!Error::Database(sqlx::Error::RowNotFound).is_retryable());
         assert!(!Error::Database(sqlx::Error::PoolTimedOut).is_retryable());
+        assert!(Error::Database(sqlx::Error::PoolTimedOut).is_transient());
+        assert!(Error::Database(sqlx::Error::Io(std::io::Error::other("reset"))).is_transient());
+        assert!(!Error::Database(sqlx::Error::RowNotFound).is_transient());
+        assert!(!Error::invalid("x").is_transient());
     }
 }

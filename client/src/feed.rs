@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use sqlx::postgres::{PgListener, PgRow};
 use sqlx::Row;
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::db::Db;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::retry::RetryPolicy;
 use crate::store::EventStore;
@@ -275,16 +276,7 @@ impl EventStore {
     /// # Ok(()) }
     /// ```
     pub fn tail_feed(&self, query: FeedQuery) -> BoxStream<'static, Result<FeedEvent>> {
-        let tail = Tail {
-            store: self.clone(),
-            query,
-            listener: None,
-            listening: false,
-            buffer: VecDeque::new(),
-            failures: 0,
-            unseen_wakeup: None,
-            done: false,
-        };
+        let tail = Tail::new(self.clone(), query);
         stream::unfold(tail, |mut tail| async move {
             let item = tail.next().await?;
             Some((item, tail))
@@ -293,8 +285,8 @@ impl EventStore {
     }
 }
 
-/// The state of one [`EventStore::tail_feed`] stream.
-struct Tail {
+/// The state of one [`EventStore::tail_feed`] stream (and of a projection runner's reader).
+pub(crate) struct Tail {
     store: EventStore,
     query: FeedQuery,
     listener: Option<PgListener>,
@@ -307,6 +299,9 @@ struct Tail {
     /// behind the feed horizon (an older transaction is running), so look again soon.
     unseen_wakeup: Option<u32>,
     done: bool,
+    /// Told `true` each time a read finds nothing new (the reader is at the head of the
+    /// feed), `false` when a read finds events; the projection runner's readiness signal.
+    caught_up: Option<watch::Sender<bool>>,
 }
 
 /// How many quick re-reads follow a notification whose events are not visible yet, and the
@@ -315,6 +310,50 @@ const WAKEUP_REREADS: u32 = 8;
 const WAKEUP_REREAD_DELAY: Duration = Duration::from_millis(25);
 
 impl Tail {
+    pub(crate) fn new(store: EventStore, query: FeedQuery) -> Self {
+        Tail {
+            store,
+            query,
+            listener: None,
+            listening: false,
+            buffer: VecDeque::new(),
+            failures: 0,
+            unseen_wakeup: None,
+            done: false,
+            caught_up: None,
+        }
+    }
+
+    /// Reports reaching the head of the feed on `sender` (see [`Tail::caught_up`]).
+    pub(crate) fn report_caught_up(mut self, sender: watch::Sender<bool>) -> Self {
+        self.caught_up = Some(sender);
+        self
+    }
+
+    /// Up to `max` events (at least one), waiting for them as long as it takes; transient
+    /// errors are retried inside, so an error here is fatal.
+    pub(crate) async fn next_batch(&mut self, max: usize) -> Result<Vec<FeedEvent>> {
+        if self.buffer.is_empty() {
+            match self.next().await {
+                Some(Ok(event)) => self.buffer.push_front(event),
+                Some(Err(e)) => return Err(e),
+                None => return Err(Error::invalid("the feed tail ended after a fatal error")),
+            }
+        }
+        let n = max.max(1).min(self.buffer.len());
+        let batch: Vec<FeedEvent> = self.buffer.drain(..n).collect();
+        if let Some(last) = batch.last() {
+            self.query.after = last.checkpoint;
+        }
+        Ok(batch)
+    }
+
+    fn set_caught_up(&self, value: bool) {
+        if let Some(sender) = &self.caught_up {
+            sender.send_if_modified(|c| std::mem::replace(c, value) != value);
+        }
+    }
+
     /// The next event, or `None` after a fatal error was yielded.
     async fn next(&mut self) -> Option<Result<FeedEvent>> {
         loop {
@@ -333,12 +372,14 @@ impl Tail {
                 Ok(true) => {
                     self.failures = 0;
                     self.unseen_wakeup = None;
+                    self.set_caught_up(false);
                 }
                 Ok(false) => {
                     self.failures = 0;
+                    self.set_caught_up(true);
                     self.wait().await;
                 }
-                Err(e) if e.is_retryable() => {
+                Err(e) if e.is_transient() => {
                     self.failures += 1;
                     let delay = RetryPolicy::default().delay(self.failures);
                     tracing::warn!(error = %e, ?delay, "feed tail: transient error, retrying");

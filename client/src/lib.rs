@@ -147,25 +147,68 @@
 //! }
 //! ```
 //!
-//! ## Follow the feed
+//! ## Projections: the runner
+//!
+//! [`EventStore::projection`] follows the feed for one consumer and applies each batch of
+//! events together with the consumer's checkpoint in one transaction, so the read model sees
+//! every event exactly once: copies of the same consumer fence each other off (one leads, the
+//! others stand by), lost connections and server restarts are waited out, an event the handler
+//! keeps failing on is stopped at, parked in your table or skipped ([`PoisonPolicy`]), and
+//! [`ProjectionRunner::caught_up`] tells a readiness probe when the read model is current.
+//!
+//! ```rust,no_run
+//! use angzarr_store_client::{handler_fn, EventStore, FeedQuery, PoisonPolicy};
+//!
+//! async fn balances(store: EventStore) -> Result<(), Box<dyn std::error::Error>> {
+//!     let runner = store
+//!         .projection("balances", FeedQuery::new().domains(["account"]))
+//!         .with_poison_policy(PoisonPolicy::Park { table: "app.parked_events".into() });
+//!     let mut ready = runner.caught_up(); // e.g. for a /ready endpoint
+//!     tokio::spawn(async move {
+//!         ready.wait_for(|caught_up| *caught_up).await.ok();
+//!         println!("balances are current");
+//!     });
+//!     runner
+//!         .run_until(
+//!             handler_fn(|item, tx| Box::pin(async move {
+//!                 let amount: i64 = item.event.json()?;
+//!                 sqlx::query("INSERT INTO app.balances (account, balance) VALUES ($1, $2)
+//!                              ON CONFLICT (account) DO UPDATE SET balance = balances.balance + $2")
+//!                     .bind(item.event.root)
+//!                     .bind(amount)
+//!                     .execute(&mut *tx) // the runner's transaction: committed with the checkpoint
+//!                     .await?;
+//!                 Ok(())
+//!             })),
+//!             async { tokio::signal::ctrl_c().await.ok(); },
+//!         )
+//!         .await?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! A consumer group splits the feed by aggregate: run `FeedQuery::new().member(m, n)` for each
+//! `m` in `0..n`; each member has its own checkpoint and lease (`"balances/0-of-3"`, ...).
+//! Stateful handlers implement [`Handler`] instead of using [`handler_fn`].
+//!
+//! ## Follow the feed by hand
 //!
 //! [`EventStore::tail_feed`] streams every committed event in commit order from a checkpoint,
 //! then waits for more: it wakes on `NOTIFY angzarr_events` (sessions opened by
-//! [`EventStore::builder`] set `angzarr.notify = on`) and polls as a fallback. Save the
-//! checkpoint in the transaction that applies the event for exactly-once projections:
+//! [`EventStore::builder`] set `angzarr.notify = on`) and polls as a fallback; lost connections
+//! and pool timeouts are retried inside the stream. For read models prefer the runner above: it
+//! does the fencing and checkpointing a hand-written loop easily gets wrong.
 //!
 //! ```rust,no_run
 //! use angzarr_store_client::{EventStore, FeedQuery};
 //! use futures_util::TryStreamExt;
 //!
-//! async fn project(store: &EventStore) -> angzarr_store_client::Result<()> {
-//!     let start = store.get_feed_position(store.pool(), "balances").await?.checkpoint;
+//! async fn audit(store: &EventStore) -> angzarr_store_client::Result<()> {
+//!     let start = store.get_feed_position(store.pool(), "audit").await?.checkpoint;
 //!     let mut feed = store.tail_feed(FeedQuery::new().after(start).domains(["account"]));
 //!     while let Some(item) = feed.try_next().await? {
-//!         let mut tx = store.pool().begin().await?;
-//!         // ... update your read model with &mut *tx ...
-//!         store.save_feed_position(&mut *tx, "balances", item.checkpoint).await?;
-//!         tx.commit().await?;
+//!         println!("{} {}", item.event.root, item.event.event_type); // an at-least-once effect
+//!         store.save_feed_position(store.pool(), "audit", item.checkpoint).await?;
 //!     }
 //!     Ok(())
 //! }
@@ -227,6 +270,7 @@ mod feed;
 mod load;
 mod ops;
 mod positions;
+mod projection;
 mod read;
 mod retry;
 mod snapshots;
@@ -246,6 +290,10 @@ pub use event_book::{cover_root, proto_uuid};
 pub use feed::{Checkpoint, FeedEvent, FeedPosition, FeedQuery, NOTIFY_CHANNEL};
 pub use load::{LoadedAggregate, LoadedEvent};
 pub use ops::{FeedLag, IntegrityProblem};
+pub use projection::{
+    handler_fn, FnHandler, Handler, HandlerError, PoisonPolicy, ProjectionError, ProjectionRunner,
+    SkipCallback,
+};
 pub use read::ReadStream;
 pub use retry::{RetryPolicy, Retryable};
 pub use snapshots::{PutSnapshot, Retention, Snapshot, SnapshotPut};

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod projection;
+
 use angzarr_store_client::EventStore;
 use uuid::Uuid;
 

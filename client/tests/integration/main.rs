@@ -9,6 +9,6 @@ mod append;
 mod concurrency;
 mod feed;
 mod install;
+mod projection;
 mod read;
 mod storage;
-mod tracing_spans;

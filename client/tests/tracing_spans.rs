@@ -1,7 +1,10 @@
 //! Every operation runs in a span that names the aggregate and counts events, and no span or
-//! log line carries a payload.
+//! log line carries a payload. A binary of its own: tracing caches each callsite's interest
+//! the first time any thread hits it, so operations running in parallel tests on other
+//! threads (without this test's thread-local subscriber) could hide the spans from it.
 
-use crate::common;
+#[path = "common/mod.rs"]
+mod common;
 
 use std::sync::{Arc, Mutex};
 
