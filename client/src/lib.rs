@@ -5,13 +5,21 @@
 //!
 //! ## Install
 //!
-//! Add the crate (it lives in this workspace's `client/` folder):
-//!
 //! ```toml
 //! [dependencies]
-//! angzarr_store_client = { path = "client" }
+//! angzarr_store_client = "0.1"            # features = ["tls"] for servers that require SSL
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
 //! ```
+//!
+//! The client re-exports [`sqlx`]; use `angzarr_store_client::sqlx` for your own pool and
+//! queries so both always agree on its version. Feature `tls` (rustls with the webpki roots)
+//! or `tls-native-roots` (the system's roots) lets `connect` reach servers that require SSL
+//! (`?sslmode=require` or `verify-full` in the URL).
+//!
+//! **Which servers:** every call is one of the extension's SQL functions, so the database
+//! must have the `angzarr_store` extension: PostgreSQL 15 you run yourself, or a hosted
+//! PostgreSQL that lets you install your own extensions. Managed services limited to their own
+//! extension list (RDS/Aurora, Cloud SQL, Azure, Supabase, Neon, ...) cannot run it.
 //!
 //! The database needs the extension (`CREATE EXTENSION angzarr_store;` as a superuser, or
 //! `store.install()`, which is safe when many processes start at once). The first call checks
@@ -301,3 +309,6 @@ pub use store::{EventStore, SUPPORTED_EXTENSION_VERSIONS};
 
 /// angzarr's storage messages (EventBook, EventPage, Cover, ...), re-exported.
 pub use angzarr_store_proto as proto;
+/// The sqlx this client is built on, re-exported so your pool, transactions and queries use
+/// exactly its version: `angzarr_store_client::sqlx::PgPool`.
+pub use sqlx;
