@@ -178,6 +178,7 @@ impl EventStore {
             .bind(append.idempotency_key.as_deref())
             .fetch_one(&mut *conn)
             .await?;
+        crate::telemetry::appended(append.events.len());
         Ok(Appended {
             first_sequence: row.try_get(0)?,
             last_sequence: row.try_get(1)?,
@@ -285,6 +286,7 @@ impl EventStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        crate::telemetry::appended(rows.types.len());
 
         // Sequences per batch, matched by aggregate (each appears once).
         let batch_of: BTreeMap<(&str, &str, Uuid), usize> = appends

@@ -237,10 +237,13 @@ pub(crate) fn map_db_error(err: sqlx::Error) -> Error {
     let detail = pg.and_then(|p| p.detail()).map(str::to_string);
     let hint = pg.and_then(|p| p.hint()).map(str::to_string);
     match code.as_str() {
-        SQLSTATE_SEQUENCE_CONFLICT => match parse_conflict(&message, detail.as_deref()) {
-            Some(conflict) => conflict,
-            None => Error::Database(err),
-        },
+        SQLSTATE_SEQUENCE_CONFLICT => {
+            crate::telemetry::conflict();
+            match parse_conflict(&message, detail.as_deref()) {
+                Some(conflict) => conflict,
+                None => Error::Database(err),
+            }
+        }
         SQLSTATE_IMMUTABLE => Error::Immutable { message },
         SQLSTATE_PROTECTED_EDITION => Error::ProtectedEdition { message },
         SQLSTATE_SNAPSHOT_BEYOND_HEAD => Error::SnapshotBeyondHead { message, detail },
@@ -257,15 +260,36 @@ pub(crate) fn map_db_error(err: sqlx::Error) -> Error {
     }
 }
 
-/// Parses `sequence conflict on aggregate {domain}/{root} in edition "{edition}"` and
-/// `expected next sequence {expected}, actual next sequence {actual}`.
+/// The one place a ZA001 error becomes [`Error::SequenceConflict`]. From 0.2.0 the extension
+/// puts the facts in DETAIL as JSON (`{"domain": ..., "edition": ..., "root": ..., "expected":
+/// N, "actual": M}`); the 0.1.0 extension wrote them as text, `sequence conflict on aggregate
+/// {domain}/{root} in edition "{edition}"` with DETAIL `expected next sequence {expected},
+/// actual next sequence {actual}`, which is still understood. `None` when neither fits.
 fn parse_conflict(message: &str, detail: Option<&str>) -> Option<Error> {
+    let detail = detail?;
+    conflict_from_json(detail).or_else(|| conflict_from_text(message, detail))
+}
+
+fn conflict_from_json(detail: &str) -> Option<Error> {
+    let serde_json::Value::Object(facts) = serde_json::from_str(detail).ok()? else {
+        return None;
+    };
+    let text = |key: &str| facts.get(key)?.as_str().map(str::to_string);
+    Some(Error::SequenceConflict {
+        domain: text("domain")?,
+        edition: text("edition")?,
+        root: Uuid::parse_str(facts.get("root")?.as_str()?).ok()?,
+        expected: facts.get("expected")?.as_i64()?,
+        actual: facts.get("actual")?.as_i64()?,
+    })
+}
+
+fn conflict_from_text(message: &str, detail: &str) -> Option<Error> {
     let rest = message.strip_prefix("sequence conflict on aggregate ")?;
     let (aggregate, edition) = rest.rsplit_once(" in edition \"")?;
     let edition = edition.strip_suffix('"')?;
     let (domain, root) = aggregate.rsplit_once('/')?;
     let root = Uuid::parse_str(root).ok()?;
-    let detail = detail?;
     let (expected, actual) = detail.split_once(", ")?;
     let expected = expected
         .strip_prefix("expected next sequence ")?
@@ -315,6 +339,28 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(parse_conflict(&msg, None).is_none());
+
+        // 0.2.0: the facts are JSON in DETAIL, whatever the message says.
+        let json = format!(
+            r#"{{"domain": "player", "edition": "what if", "root": "{root}", "expected": 3, "actual": 15}}"#
+        );
+        match parse_conflict("sequence conflict: expected 3, actual 15", Some(&json)) {
+            Some(Error::SequenceConflict {
+                domain,
+                edition,
+                root: r,
+                expected,
+                actual,
+            }) => {
+                assert_eq!((domain.as_str(), edition.as_str()), ("player", "what if"));
+                assert_eq!(r.to_string(), root);
+                assert_eq!((expected, actual), (3, 15));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        // JSON missing a field, or not an object: not a conflict we can describe.
+        assert!(parse_conflict("x", Some(r#"{"domain": "p"}"#)).is_none());
+        assert!(parse_conflict("x", Some("[1, 2]")).is_none());
         assert!(parse_conflict("something else", Some("x")).is_none());
     }
 

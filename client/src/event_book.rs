@@ -137,6 +137,7 @@ impl EventStore {
             .bind(idempotency_key)
             .fetch_one(&mut *conn)
             .await?;
+        crate::telemetry::appended(book.pages.len());
         Ok(Appended {
             first_sequence: row.try_get(0)?,
             last_sequence: row.try_get(1)?,

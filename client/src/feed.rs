@@ -383,6 +383,7 @@ impl Tail {
                     self.failures += 1;
                     let delay = RetryPolicy::default().delay(self.failures);
                     tracing::warn!(error = %e, ?delay, "feed tail: transient error, retrying");
+                    crate::telemetry::transient("feed_tail");
                     tokio::time::sleep(delay).await;
                 }
                 Err(e) => {

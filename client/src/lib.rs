@@ -257,6 +257,20 @@
 //! `domain`, `edition` and `root` and the number of `events` where it applies, and records its
 //! error; payloads are never recorded.
 //!
+//! ## Metrics
+//!
+//! With feature `metrics`, the client counts appends, appended events, sequence
+//! conflicts, retries, transient errors waited out, and per projection consumer the events
+//! committed, the events moved past as poison and the lag of the newest one, through the
+//! [`metrics`](https://docs.rs/metrics) facade: install any recorder (Prometheus, StatsD, ...)
+//! to export them. Names: `angzarr_client_appends_total`,
+//! `angzarr_client_appended_events_total`, `angzarr_client_conflicts_total`,
+//! `angzarr_client_retries_total`, `angzarr_client_transient_errors_total{component}`,
+//! `angzarr_client_projection_events_total{consumer}`,
+//! `angzarr_client_projection_poisoned_total{consumer}`,
+//! `angzarr_client_projection_lag_seconds{consumer}`. A health check for probes is
+//! [`EventStore::ping`].
+//!
 //! ## Example and tests
 //!
 //! `cargo run -p angzarr_store_client --example bank_account` (with `DATABASE_URL` set) runs a
@@ -283,6 +297,7 @@ mod read;
 mod retry;
 mod snapshots;
 mod store;
+mod telemetry;
 
 pub use append::{Append, Appended, Expected};
 pub use builder::EventStoreBuilder;
@@ -305,7 +320,7 @@ pub use projection::{
 pub use read::ReadStream;
 pub use retry::{RetryPolicy, Retryable};
 pub use snapshots::{PutSnapshot, Retention, Snapshot, SnapshotPut};
-pub use store::{EventStore, SUPPORTED_EXTENSION_VERSIONS};
+pub use store::{EventStore, Health, SUPPORTED_EXTENSION_VERSIONS};
 
 /// angzarr's storage messages (EventBook, EventPage, Cover, ...), re-exported.
 pub use angzarr_store_proto as proto;

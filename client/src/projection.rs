@@ -273,6 +273,7 @@ impl ProjectionRunner {
                     let delay = self.backoff.delay(failures);
                     tracing::warn!(consumer = %self.consumer, error = %e, ?delay,
                                    "projection: transient error, starting over");
+                    crate::telemetry::transient("projection");
                     tokio::time::sleep(delay).await;
                 }
                 Err(Stop::Fatal(e)) => return Err(e),
@@ -332,6 +333,7 @@ impl ProjectionRunner {
             let n = limit.min(pending.len());
             match self.apply(handler, &pending[..n], position).await {
                 Ok(Applied::Committed(at)) => {
+                    crate::telemetry::projected(&self.consumer, n, pending[n - 1].event.created_at);
                     position = at;
                     pending.drain(..n);
                     if failing.is_some_and(|(cp, _)| cp <= at) {
@@ -389,6 +391,7 @@ impl ProjectionRunner {
                     let delay = self.backoff.delay(transient);
                     tracing::warn!(consumer = %self.consumer, error = %e, ?delay,
                                    "projection: transient error; retrying the batch");
+                    crate::telemetry::transient("projection");
                     tokio::time::sleep(delay).await;
                 }
                 Err(e) => return Err(self.fatal(e)),
@@ -502,7 +505,10 @@ impl ProjectionRunner {
         let mut failures = 0;
         loop {
             match self.move_past(&event, &message, position).await {
-                Ok(true) => return Ok(Some(event.checkpoint)),
+                Ok(true) => {
+                    crate::telemetry::poisoned(&self.consumer);
+                    return Ok(Some(event.checkpoint));
+                }
                 // Someone else moved the checkpoint: start over from it.
                 Ok(false) => return Ok(None),
                 Err(e) if e.is_transient() => {

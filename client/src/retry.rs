@@ -130,6 +130,7 @@ impl RetryPolicy {
                 Err(e) if e.is_retryable() && attempt < self.max_attempts => {
                     let delay = self.delay(attempt);
                     tracing::debug!(attempt, ?delay, error = %e, "retrying");
+                    crate::telemetry::retry();
                     tokio::time::sleep(delay).await;
                     attempt += 1;
                 }

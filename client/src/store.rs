@@ -90,10 +90,13 @@ impl Default for Settings {
 impl EventStore {
     /// Wraps an existing pool ("bring your own pool"): the main way to make a store.
     ///
-    /// No I/O happens here; the extension check runs on first use. For feed tails to wake up on
-    /// NOTIFY rather than polling, the writers' sessions need `angzarr.notify = on` (e.g.
-    /// `ALTER DATABASE ... SET angzarr.notify = on`, or the `options` of the pool's
-    /// `PgConnectOptions`); [`EventStore::builder`] sets it for you.
+    /// No I/O happens here; the extension check runs on first use. Connections the pool opens
+    /// from now on set `angzarr.notify = on` (added to the pool's connect options), so appends
+    /// through this pool wake feed tails and projection runners at once instead of at their
+    /// next poll, as with [`EventStore::builder`]. Connections the pool already holds keep
+    /// their settings until they are replaced; to cover them too, make the store before the
+    /// pool opens connections (e.g. `PgPoolOptions::connect_lazy_with`), or set it for the
+    /// database (`ALTER DATABASE ... SET angzarr.notify = on`).
     ///
     /// ```no_run
     /// # async fn demo() -> angzarr_store_client::Result<()> {
@@ -102,6 +105,12 @@ impl EventStore {
     /// # Ok(()) }
     /// ```
     pub fn new(pool: PgPool) -> Self {
+        let options = pool
+            .connect_options()
+            .as_ref()
+            .clone()
+            .options([("angzarr.notify", "on")]);
+        pool.set_connect_options(options);
         Self::with_settings(pool, Settings::default())
     }
 
@@ -179,10 +188,39 @@ impl EventStore {
         Ok(version)
     }
 
-    /// Checks the installed extension now (instead of on first use) and returns its version.
+    /// Checks the installed extension now, on `db`, and returns its version. Unlike the check
+    /// on first use this asks the server every time, so it notices an extension dropped or
+    /// changed since.
     pub async fn check_extension<'c>(&self, db: impl Into<Db<'c>>) -> Result<String> {
         let mut conn = db.into().acquire().await?;
-        self.ready(&mut conn).await
+        let version = check_version(&mut conn).await?;
+        let _ = self.inner.checked.set(version.clone());
+        Ok(version)
+    }
+
+    /// A health check for liveness and readiness probes: one round trip on a pooled
+    /// connection that proves the server answers and that a supported extension is installed,
+    /// every time it is called (nothing is cached). Fails with the connection's error (e.g. a
+    /// pool timeout when the server is unreachable), [`Error::NotInstalled`] or
+    /// [`Error::IncompatibleVersion`].
+    ///
+    /// ```no_run
+    /// # async fn demo(store: angzarr_store_client::EventStore) {
+    /// match store.ping().await {
+    ///     Ok(health) => println!("ok: extension {} in {:?}", health.extension_version, health.round_trip),
+    ///     Err(e) => println!("not ready: {e}"),
+    /// }
+    /// # }
+    /// ```
+    #[tracing::instrument(name = "angzarr.ping", level = "debug", skip_all, err)]
+    pub async fn ping(&self) -> Result<Health> {
+        let started = std::time::Instant::now();
+        let mut conn = self.pool().acquire().await?;
+        let extension_version = check_version(&mut conn).await?;
+        Ok(Health {
+            extension_version,
+            round_trip: started.elapsed(),
+        })
     }
 
     /// Takes a connection from `db` and makes sure the extension check has passed.
@@ -200,6 +238,16 @@ impl EventStore {
             .await
             .cloned()
     }
+}
+
+/// What [`EventStore::ping`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub struct Health {
+    /// The installed extension's version.
+    pub extension_version: String,
+    /// How long taking a connection and the round trip took.
+    pub round_trip: Duration,
 }
 
 fn is_install_race(err: &sqlx::Error) -> bool {

@@ -124,3 +124,64 @@ async fn builder_options_reach_the_sessions() {
         .unwrap_err();
     assert!(matches!(bad, Error::Database(_)), "{bad:?}");
 }
+
+#[tokio::test]
+async fn ping_asks_the_server_every_time() {
+    let name = format!("angzarr_client_ping_{}", Uuid::new_v4().simple());
+    let admin = admin().await;
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&admin)
+        .await
+        .unwrap();
+    let url = common::url_for_database(&name);
+    let outcome = async move {
+        let store = EventStore::connect(&url).await.unwrap();
+        let installed = store.install().await.unwrap();
+        let health = store.ping().await.unwrap();
+        assert_eq!(health.extension_version, installed);
+        // Someone drops the extension: ping and check_extension notice, though the first-use
+        // check already passed.
+        sqlx::query("DROP EXTENSION angzarr_store CASCADE")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        assert!(matches!(store.ping().await, Err(Error::NotInstalled)));
+        let err = store.check_extension(store.pool()).await.unwrap_err();
+        assert!(matches!(err, Error::NotInstalled), "{err:?}");
+        store.pool().close().await;
+
+        // An unreachable server: ping fails instead of answering from a cache.
+        let gone = EventStore::builder()
+            .with_acquire_timeout(std::time::Duration::from_secs(1))
+            .connect(&url)
+            .await
+            .unwrap();
+        gone.pool().close().await;
+        assert!(gone.ping().await.is_err());
+    };
+    let result = tokio::spawn(outcome).await;
+    sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    result.unwrap();
+}
+
+#[tokio::test]
+async fn a_store_on_your_own_pool_turns_notify_on_for_its_sessions() {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_lazy(&common::database_url())
+        .unwrap();
+    let store = EventStore::new(pool.clone());
+    let notify: String = sqlx::query_scalar("SELECT current_setting('angzarr.notify')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(notify, "on");
+    // The caller's other settings in the URL stay.
+    assert_eq!(
+        store.pool().connect_options().get_database(),
+        pool.connect_options().get_database()
+    );
+}
