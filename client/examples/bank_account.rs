@@ -12,7 +12,8 @@
 use std::fmt;
 
 use angzarr_store_client::{
-    Append, Error, EventStore, FeedQuery, NewEvent, PutSnapshot, RetryPolicy, Retryable,
+    AggregateId, Append, Error, EventStore, FeedQuery, NewEvent, PutSnapshot, RetryPolicy,
+    Retryable, Snapshots,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -140,7 +141,11 @@ async fn handle(store: &EventStore, account: Uuid, command: Command) -> Result<O
     policy
         .run(|attempt| async move {
             let loaded = store
-                .load_aggregate(store.pool(), DOMAIN, account, None, true)
+                .load_aggregate(
+                    store.pool(),
+                    &AggregateId::new(DOMAIN, account),
+                    Snapshots::Use,
+                )
                 .await?;
             let mut state: Account = match &loaded.snapshot {
                 Some(s) => s.json()?,
@@ -154,9 +159,8 @@ async fn handle(store: &EventStore, account: Uuid, command: Command) -> Result<O
                 .iter()
                 .map(AccountEvent::to_new_event)
                 .collect::<Result<Vec<_>, _>>()?;
-            let append = Append::new(DOMAIN, account)
-                .expect(loaded.expected())
-                .events(events);
+            let append =
+                Append::new(AggregateId::new(DOMAIN, account), loaded.expected()).events(events);
             let appended = store.append(store.pool(), &append).await?;
             decided.iter().for_each(|e| state.apply(e));
             // Snapshot whenever the append crossed a multiple of SNAPSHOT_EVERY events.
@@ -216,16 +220,20 @@ async fn project(store: &EventStore) -> Result<usize, Error> {
                 .save_position(
                     &mut *tx,
                     PROJECTOR,
-                    DOMAIN,
-                    item.event.root,
+                    &AggregateId::new(DOMAIN, item.event.root),
                     item.event.sequence,
-                    None,
                 )
                 .await?;
         }
-        store
+        if !store
             .save_feed_position(&mut *tx, PROJECTOR, last.checkpoint)
-            .await?;
+            .await?
+            .moved()
+        {
+            // Another copy of the projector applied these events first: drop ours.
+            tx.rollback().await?;
+            break;
+        }
         tx.commit().await?;
         applied += page.len();
         checkpoint = last.checkpoint;
@@ -332,14 +340,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .append_many(
             store.pool(),
             &[
-                Append::new(DOMAIN, alice)
-                    .expect(angzarr_store_client::Expected::Next(a))
-                    .correlation_id(&transfer)
-                    .event(AccountEvent::Withdrawn { amount: 20 }.to_new_event()?),
-                Append::new(DOMAIN, bob)
-                    .expect(angzarr_store_client::Expected::Next(b))
-                    .correlation_id(&transfer)
-                    .event(AccountEvent::Deposited { amount: 20 }.to_new_event()?),
+                Append::new(
+                    AggregateId::new(DOMAIN, alice),
+                    angzarr_store_client::Expected::Next(a),
+                )
+                .correlation_id(&transfer)
+                .event(AccountEvent::Withdrawn { amount: 20 }.to_new_event()?),
+                Append::new(
+                    AggregateId::new(DOMAIN, bob),
+                    angzarr_store_client::Expected::Next(b),
+                )
+                .correlation_id(&transfer)
+                .event(AccountEvent::Deposited { amount: 20 }.to_new_event()?),
             ],
         )
         .await?;
@@ -357,7 +369,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .fetch_optional(store.pool())
                 .await?;
         let position = store
-            .get_position(store.pool(), PROJECTOR, DOMAIN, id, None)
+            .get_position(store.pool(), PROJECTOR, &AggregateId::new(DOMAIN, id))
             .await?;
         println!("  {who}: projected balance {balance:?}, projector position {position:?}");
     }

@@ -6,16 +6,18 @@ use std::collections::{BTreeMap, HashSet};
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::aggregate::AggregateId;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, MAIN_EDITION};
 use crate::store::EventStore;
 
-/// What the writer expects of the aggregate, for optimistic concurrency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What the writer expects of the aggregate, for optimistic concurrency. There is no default:
+/// every [`Append`] states one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expected {
-    /// No check: append after whatever is there.
-    #[default]
+    /// No check: append after whatever is there. Only for writers that never decide on loaded
+    /// state (e.g. logging facts).
     Any,
     /// The aggregate must have no events yet (its next sequence is 0).
     New,
@@ -38,24 +40,21 @@ impl Expected {
 /// A batch of events for one aggregate, built with the `with`-style methods below.
 ///
 /// ```
-/// use angzarr_store_client::{Append, Expected, NewEvent};
+/// use angzarr_store_client::{AggregateId, Append, Expected, NewEvent};
 /// use uuid::Uuid;
 ///
-/// let append = Append::new("account", Uuid::new_v4())
-///     .expect(Expected::Next(3))
+/// let account = AggregateId::new("account", Uuid::new_v4());
+/// let append = Append::new(account, Expected::Next(3))
 ///     .correlation_id("transfer-17")
 ///     .idempotency_key("cmd-8f2e")
 ///     .event(NewEvent::new("Deposited", b"{\"amount\":5}".to_vec()));
 /// assert_eq!(append.events.len(), 1);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "an Append does nothing until passed to EventStore::append"]
 pub struct Append {
-    /// The aggregate's domain (bounded context), e.g. `account`.
-    pub domain: String,
-    /// The aggregate's root.
-    pub root: Uuid,
-    /// The edition to write to; `None` is the main timeline.
-    pub edition: Option<String>,
+    /// The aggregate (and edition) to write to.
+    pub aggregate: AggregateId,
     /// The concurrency check.
     pub expected: Expected,
     /// Stored on every event of the batch.
@@ -68,28 +67,20 @@ pub struct Append {
 }
 
 impl Append {
-    /// An empty batch for `domain`/`root` on the main edition, expecting nothing.
-    pub fn new(domain: impl Into<String>, root: Uuid) -> Self {
+    /// An empty batch for `aggregate`, appended only if `expected` holds.
+    pub fn new(aggregate: AggregateId, expected: Expected) -> Self {
         Append {
-            domain: domain.into(),
-            root,
-            edition: None,
-            expected: Expected::Any,
+            aggregate,
+            expected,
             correlation_id: None,
             idempotency_key: None,
             events: Vec::new(),
         }
     }
 
-    /// Sets the concurrency check.
+    /// Replaces the concurrency check.
     pub fn expect(mut self, expected: Expected) -> Self {
         self.expected = expected;
-        self
-    }
-
-    /// Writes to a named edition instead of main.
-    pub fn edition(mut self, edition: impl Into<String>) -> Self {
-        self.edition = Some(edition.into());
         self
     }
 
@@ -117,9 +108,16 @@ impl Append {
         self
     }
 
-    /// The edition as stored: `None` and `""` are main.
     pub(crate) fn edition_name(&self) -> &str {
-        edition_or_main(self.edition.as_deref())
+        self.aggregate.edition()
+    }
+
+    pub(crate) fn domain(&self) -> &str {
+        self.aggregate.domain()
+    }
+
+    pub(crate) fn root(&self) -> Uuid {
+        self.aggregate.root()
     }
 }
 
@@ -157,7 +155,7 @@ impl EventStore {
         name = "angzarr.append",
         skip_all,
         err,
-        fields(domain = %append.domain, edition = %append.edition_name(), root = %append.root,
+        fields(domain = %append.domain(), edition = %append.edition_name(), root = %append.root(),
                events = append.events.len())
     )]
     pub async fn append<'c>(&self, db: impl Into<Db<'c>>, append: &Append) -> Result<Appended> {
@@ -168,8 +166,8 @@ impl EventStore {
             .map(|e| (e.event_type.as_str(), e.payload.as_slice()))
             .unzip();
         let row = sqlx::query(include_str!("sql/append_events.sql"))
-            .bind(&append.domain)
-            .bind(append.root)
+            .bind(append.domain())
+            .bind(append.root())
             .bind(types)
             .bind(payloads)
             .bind(append.expected.as_sql())
@@ -195,12 +193,12 @@ impl EventStore {
     /// Run on a pool it commits on its own; on the caller's transaction it becomes part of it.
     ///
     /// ```no_run
-    /// use angzarr_store_client::{Append, EventStore, Expected, NewEvent};
+    /// use angzarr_store_client::{AggregateId, Append, EventStore, Expected, NewEvent};
     /// # async fn demo(store: EventStore, from: uuid::Uuid, to: uuid::Uuid) -> angzarr_store_client::Result<()> {
     /// store.append_many(store.pool(), &[
-    ///     Append::new("account", from).expect(Expected::Next(4))
+    ///     Append::new(AggregateId::new("account", from), Expected::Next(4))
     ///         .event(NewEvent::new("Withdrawn", b"{\"amount\":5}".to_vec())),
-    ///     Append::new("account", to).expect(Expected::Next(2))
+    ///     Append::new(AggregateId::new("account", to), Expected::Next(2))
     ///         .event(NewEvent::new("Deposited", b"{\"amount\":5}".to_vec())),
     /// ]).await?;
     /// # Ok(()) }
@@ -221,7 +219,8 @@ impl EventStore {
             if a.events.is_empty() {
                 return Err(Error::invalid(format!(
                     "no events for {}/{}",
-                    a.domain, a.root
+                    a.domain(),
+                    a.root()
                 )));
             }
             if a.idempotency_key.is_some() {
@@ -229,10 +228,11 @@ impl EventStore {
                     "append_many does not take idempotency keys; use append for idempotent writes",
                 ));
             }
-            if !seen.insert((a.domain.as_str(), a.edition_name(), a.root)) {
+            if !seen.insert((a.domain(), a.edition_name(), a.root())) {
                 return Err(Error::invalid(format!(
                     "{}/{} appears twice; put all its events in one Append",
-                    a.domain, a.root
+                    a.domain(),
+                    a.root()
                 )));
             }
         }
@@ -242,18 +242,14 @@ impl EventStore {
         let mut order: Vec<usize> = (0..appends.len()).collect();
         order.sort_by(|&x, &y| {
             let (a, b) = (&appends[x], &appends[y]);
-            (a.domain.as_str(), a.edition_name(), a.root).cmp(&(
-                b.domain.as_str(),
-                b.edition_name(),
-                b.root,
-            ))
+            (a.domain(), a.edition_name(), a.root()).cmp(&(b.domain(), b.edition_name(), b.root()))
         });
         let expectations: serde_json::Map<String, serde_json::Value> = appends
             .iter()
             .filter_map(|a| {
                 let n = a.expected.as_sql()?;
                 Some((
-                    format!("{}/{}/{}", a.domain, a.edition_name(), a.root),
+                    format!("{}/{}/{}", a.domain(), a.edition_name(), a.root()),
                     n.into(),
                 ))
             })
@@ -292,7 +288,7 @@ impl EventStore {
         let batch_of: BTreeMap<(&str, &str, Uuid), usize> = appends
             .iter()
             .enumerate()
-            .map(|(i, a)| ((a.domain.as_str(), a.edition_name(), a.root), i))
+            .map(|(i, a)| ((a.domain(), a.edition_name(), a.root()), i))
             .collect();
         let mut ranges: BTreeMap<usize, Appended> = BTreeMap::new();
         for row in &written {
@@ -339,9 +335,9 @@ struct Rows<'a> {
 
 impl<'a> Rows<'a> {
     fn push(&mut self, a: &'a Append, e: &'a NewEvent) {
-        self.domains.push(&a.domain);
+        self.domains.push(a.domain());
         self.editions.push(a.edition_name());
-        self.roots.push(a.root);
+        self.roots.push(a.root());
         self.types.push(&e.event_type);
         self.payloads.push(&e.payload);
         self.correlation_ids.push(a.correlation_id.as_deref());

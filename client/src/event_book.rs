@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::append::{edition_or_main, Append, Appended};
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::event::{NewEvent, RecordedEvent, MAIN_EDITION};
+use crate::event::{NewEvent, RecordedEvent};
 use crate::store::EventStore;
 
 /// A protobuf UUID message from a [`Uuid`].
@@ -83,14 +83,11 @@ impl Append {
                 }),
             })
             .collect();
-        let edition = self
-            .edition
-            .as_deref()
-            .filter(|e| !e.is_empty() && *e != MAIN_EDITION);
+        let edition = Some(self.aggregate.edition()).filter(|_| !self.aggregate.is_main());
         EventBook {
             cover: Some(Cover {
-                root: Some(proto_uuid(self.root)),
-                domain: self.domain.clone(),
+                root: Some(proto_uuid(self.aggregate.root())),
+                domain: self.aggregate.domain().to_string(),
                 correlation_id: self.correlation_id.clone().unwrap_or_default(),
                 edition: edition.map(|name| Edition {
                     name: name.to_string(),
@@ -111,9 +108,9 @@ impl EventStore {
     /// next_sequence are ignored.
     ///
     /// ```no_run
-    /// use angzarr_store_client::{Append, EventStore, Expected, NewEvent};
+    /// use angzarr_store_client::{AggregateId, Append, EventStore, Expected, NewEvent};
     /// # async fn demo(store: EventStore, root: uuid::Uuid) -> angzarr_store_client::Result<()> {
-    /// let book = Append::new("player", root)
+    /// let book = Append::new(AggregateId::new("player", root), Expected::Any)
     ///     .expect(Expected::New)
     ///     .event(NewEvent::message(&prost_types::Duration { seconds: 5, nanos: 0 })?)
     ///     .to_event_book();
@@ -207,17 +204,19 @@ impl EventStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::AggregateId;
     use crate::append::Expected;
 
     #[test]
     fn an_append_becomes_a_book_with_expected_sequences() {
         let root = Uuid::new_v4();
-        let book = Append::new("player", root)
-            .expect(Expected::Next(3))
-            .edition("what-if")
-            .correlation_id("c")
-            .events([NewEvent::new("A", vec![1]), NewEvent::new("B", vec![2])])
-            .to_event_book();
+        let book = Append::new(
+            AggregateId::new("player", root).in_edition("what-if"),
+            Expected::Next(3),
+        )
+        .correlation_id("c")
+        .events([NewEvent::new("A", vec![1]), NewEvent::new("B", vec![2])])
+        .to_event_book();
         assert_eq!(cover_root(&book).unwrap(), root);
         let cover = book.cover.as_ref().unwrap();
         assert_eq!(
@@ -237,7 +236,7 @@ mod tests {
                 Some(page_header::SequenceType::Sequence(4))
             ]
         );
-        let any = Append::new("player", root)
+        let any = Append::new(AggregateId::new("player", root), Expected::Any)
             .event(NewEvent::new("A", vec![]))
             .to_event_book();
         assert!(any.pages[0].header.is_none());

@@ -120,6 +120,23 @@ impl FeedQuery {
     }
 }
 
+/// What [`EventStore::save_feed_position`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "Unchanged means another copy of the consumer got there first: roll back what this transaction applied"]
+pub enum CheckpointSaved {
+    /// The checkpoint moved forward to the one given.
+    Moved,
+    /// The stored checkpoint was already at or past it; nothing changed.
+    Unchanged,
+}
+
+impl CheckpointSaved {
+    /// True when the checkpoint moved.
+    pub fn moved(self) -> bool {
+        self == CheckpointSaved::Moved
+    }
+}
+
 /// A consumer's saved feed checkpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedPosition {
@@ -191,9 +208,10 @@ impl EventStore {
         checkpoint(&row)
     }
 
-    /// Saves `consumer`'s checkpoint. Checkpoints only move forward: returns false (and
-    /// changes nothing) when the stored one is already at or past `checkpoint`. Run it in the
-    /// transaction that applied the events for exactly-once projections.
+    /// Saves `consumer`'s checkpoint. Checkpoints only move forward: returns
+    /// [`CheckpointSaved::Unchanged`] (and changes nothing) when the stored one is already at
+    /// or past `checkpoint`, i.e. another copy of the consumer got there first; roll back what
+    /// the transaction applied then, or use [`EventStore::projection`], which does.
     #[tracing::instrument(name = "angzarr.save_feed_position", skip_all, err,
                           fields(consumer = consumer, feed_tx = checkpoint.feed_tx,
                                  global_position = checkpoint.global_position))]
@@ -202,16 +220,19 @@ impl EventStore {
         db: impl Into<Db<'c>>,
         consumer: &str,
         checkpoint: Checkpoint,
-    ) -> Result<bool> {
+    ) -> Result<CheckpointSaved> {
         let mut conn = self.conn(db).await?;
-        Ok(
-            sqlx::query_scalar(include_str!("sql/save_feed_position.sql"))
-                .bind(consumer)
-                .bind(checkpoint.feed_tx)
-                .bind(checkpoint.global_position)
-                .fetch_one(&mut *conn)
-                .await?,
-        )
+        let moved: bool = sqlx::query_scalar(include_str!("sql/save_feed_position.sql"))
+            .bind(consumer)
+            .bind(checkpoint.feed_tx)
+            .bind(checkpoint.global_position)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(if moved {
+            CheckpointSaved::Moved
+        } else {
+            CheckpointSaved::Unchanged
+        })
     }
 
     /// `consumer`'s saved checkpoint, or the feed's start when it has none.
@@ -271,7 +292,7 @@ impl EventStore {
     /// let mut feed = store.tail_feed(FeedQuery::new().after(start).domains(["account"]));
     /// while let Some(item) = feed.try_next().await? {
     ///     println!("{} {}", item.event.root, item.event.event_type);
-    ///     store.save_feed_position(store.pool(), "audit", item.checkpoint).await?;
+    ///     let _ = store.save_feed_position(store.pool(), "audit", item.checkpoint).await?;
     /// }
     /// # Ok(()) }
     /// ```

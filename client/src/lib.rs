@@ -62,26 +62,26 @@
 //! ## Append
 //!
 //! ```rust,no_run
-//! use angzarr_store_client::{Append, EventStore, Expected, NewEvent};
+//! use angzarr_store_client::{AggregateId, Append, EventStore, Expected, NewEvent};
 //! use uuid::Uuid;
 //!
 //! #[derive(serde::Serialize)]
 //! struct Deposited { amount: i64 }
 //!
 //! async fn append(store: &EventStore, account: Uuid, other: Uuid) -> angzarr_store_client::Result<()> {
+//!     let (account, other) = (AggregateId::new("account", account), AggregateId::new("account", other));
 //!     // A new aggregate: Expected::New fails if it already has events.
 //!     let appended = store
-//!         .append(store.pool(), &Append::new("account", account)
-//!             .expect(Expected::New)
+//!         .append(store.pool(), &Append::new(account.clone(), Expected::New)
 //!             .event(NewEvent::json("Opened", &serde_json::json!({"owner": "ann"}))?)
 //!             .event(NewEvent::json("Deposited", &Deposited { amount: 100 })?))
 //!         .await?;
 //!     assert_eq!((appended.first_sequence, appended.last_sequence), (0, 1));
 //!
 //!     // Expected::Next(n): the writer saw exactly n events. A stale n is Error::SequenceConflict.
+//!     let next = Expected::Next(appended.next_sequence());
 //!     store
-//!         .append(store.pool(), &Append::new("account", account)
-//!             .expect(Expected::Next(appended.next_sequence()))
+//!         .append(store.pool(), &Append::new(account.clone(), next)
 //!             .correlation_id("order-17")
 //!             .idempotency_key("command-8f2e") // a repeat returns the same sequences, writes nothing
 //!             .event(NewEvent::json("Deposited", &Deposited { amount: 5 })?))
@@ -91,9 +91,10 @@
 //!     let mut tx = store.pool().begin().await?;
 //!     store
 //!         .append_many(&mut *tx, &[
-//!             Append::new("account", account).expect(Expected::Next(3))
+//!             Append::new(account, Expected::Next(3))
 //!                 .event(NewEvent::json("Withdrawn", &Deposited { amount: 20 })?),
-//!             Append::new("account", other)
+//!             // Expected::Any: no check (only for writers that decide on nothing loaded).
+//!             Append::new(other, Expected::Any)
 //!                 .event(NewEvent::json("Deposited", &Deposited { amount: 20 })?),
 //!         ])
 //!         .await?;
@@ -114,16 +115,17 @@
 //! default) per round trip, so an aggregate of any length never sits in memory at once:
 //!
 //! ```rust,no_run
-//! use angzarr_store_client::{EventStore, ReadStream};
+//! use angzarr_store_client::{AggregateId, EventStore, ReadStream, Snapshots};
 //! use futures_util::TryStreamExt;
 //!
 //! async fn read(store: &EventStore, account: uuid::Uuid) -> angzarr_store_client::Result<()> {
-//!     let mut events = store.read_stream(store.pool(), ReadStream::new("account", account).from(0));
+//!     let account = AggregateId::new("account", account); // .in_edition("what-if") for another timeline
+//!     let mut events = store.read_stream(store.pool(), ReadStream::new(account.clone()).from(0));
 //!     while let Some(event) = events.try_next().await? {
 //!         println!("{} {} {:?}", event.sequence, event.event_type, event.correlation_id);
 //!     }
 //!     // Snapshot + the events after it, in one read:
-//!     let loaded = store.load_aggregate(store.pool(), "account", account, None, true).await?;
+//!     let loaded = store.load_aggregate(store.pool(), &account, Snapshots::Use).await?;
 //!     println!("next sequence {}", loaded.next_sequence());
 //!     Ok(())
 //! }
@@ -137,16 +139,16 @@
 //! such as your own business errors, is returned at once.
 //!
 //! ```rust,no_run
-//! use angzarr_store_client::{Append, EventStore, NewEvent, RetryPolicy};
+//! use angzarr_store_client::{AggregateId, Append, EventStore, NewEvent, RetryPolicy, Snapshots};
 //!
 //! async fn deposit(store: &EventStore, account: uuid::Uuid) -> angzarr_store_client::Result<()> {
+//!     let account = AggregateId::new("account", account);
 //!     RetryPolicy::default()
-//!         .run(|_attempt| async move {
-//!             let loaded = store.load_aggregate(store.pool(), "account", account, None, true).await?;
+//!         .run(|_attempt| async {
+//!             let loaded = store.load_aggregate(store.pool(), &account, Snapshots::Use).await?;
 //!             // ... rebuild the state from loaded.snapshot and loaded.events, decide ...
 //!             store
-//!                 .append(store.pool(), &Append::new("account", account)
-//!                     .expect(loaded.expected())
+//!                 .append(store.pool(), &Append::new(account.clone(), loaded.expected())
 //!                     .event(NewEvent::json("Deposited", &10)?))
 //!                 .await
 //!         })
@@ -216,7 +218,7 @@
 //!     let mut feed = store.tail_feed(FeedQuery::new().after(start).domains(["account"]));
 //!     while let Some(item) = feed.try_next().await? {
 //!         println!("{} {}", item.event.root, item.event.event_type); // an at-least-once effect
-//!         store.save_feed_position(store.pool(), "audit", item.checkpoint).await?;
+//!         let _ = store.save_feed_position(store.pool(), "audit", item.checkpoint).await?;
 //!     }
 //!     Ok(())
 //! }
@@ -279,6 +281,7 @@
 //! against a real server: `ANGZARR_TEST_DATABASE_URL=postgres://... cargo test -p
 //! angzarr_store_client` (default `postgres://postgres@127.0.0.1:55432/angzarr_test`).
 
+mod aggregate;
 mod append;
 mod builder;
 mod correlation;
@@ -299,6 +302,7 @@ mod snapshots;
 mod store;
 mod telemetry;
 
+pub use aggregate::AggregateId;
 pub use append::{Append, Appended, Expected};
 pub use builder::EventStoreBuilder;
 pub use correlation::ShownEvent;
@@ -310,8 +314,8 @@ pub use error::{
 };
 pub use event::{NewEvent, RecordedEvent, MAIN_EDITION};
 pub use event_book::{cover_root, proto_uuid};
-pub use feed::{Checkpoint, FeedEvent, FeedPosition, FeedQuery, NOTIFY_CHANNEL};
-pub use load::{LoadedAggregate, LoadedEvent};
+pub use feed::{Checkpoint, CheckpointSaved, FeedEvent, FeedPosition, FeedQuery, NOTIFY_CHANNEL};
+pub use load::{LoadedAggregate, LoadedEvent, Snapshots};
 pub use ops::{FeedLag, IntegrityProblem};
 pub use projection::{
     handler_fn, FnHandler, Handler, HandlerError, PoisonPolicy, ProjectionError, ProjectionRunner,

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use prost::Name;
 use serde::de::DeserializeOwned;
 use sqlx::Row;
-use uuid::Uuid;
 
-use crate::append::{edition_or_main, Expected};
+use crate::aggregate::AggregateId;
+use crate::append::Expected;
 use crate::db::Db;
 use crate::error::Result;
 use crate::event::{decode_json, decode_message, is_message};
@@ -49,6 +49,7 @@ impl LoadedEvent {
 /// What it takes to rebuild an aggregate: start from `snapshot` (or the empty state), apply
 /// `events` in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
 pub struct LoadedAggregate {
     /// The newest usable snapshot, if any.
     pub snapshot: Option<Snapshot>,
@@ -75,16 +76,27 @@ impl LoadedAggregate {
     }
 }
 
+/// Whether [`EventStore::load_aggregate`] starts from the newest usable snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Snapshots {
+    /// Start from the newest usable snapshot, then the events after it.
+    #[default]
+    Use,
+    /// Replay every event from the start (e.g. after changing how state is built).
+    Ignore,
+}
+
 impl EventStore {
     /// Loads an aggregate in one read: its newest usable snapshot, then the events after it
-    /// (`use_snapshot = false` replays everything). On a named edition, main's snapshots below
+    /// ([`Snapshots::Ignore`] replays everything). On a named edition, main's snapshots below
     /// the divergence point count too. All events after the snapshot come back in one vector:
     /// snapshot often, or [`read_stream`](Self::read_stream) a very long history instead.
     ///
     /// ```no_run
-    /// use angzarr_store_client::{Append, EventStore, NewEvent};
+    /// use angzarr_store_client::{Expected, AggregateId, Append, EventStore, NewEvent, Snapshots};
     /// # async fn demo(store: EventStore, root: uuid::Uuid) -> angzarr_store_client::Result<()> {
-    /// let loaded = store.load_aggregate(store.pool(), "account", root, None, true).await?;
+    /// let account = AggregateId::new("account", root);
+    /// let loaded = store.load_aggregate(store.pool(), &account, Snapshots::Use).await?;
     /// let mut balance: i64 = match &loaded.snapshot {
     ///     Some(s) => s.json()?,
     ///     None => 0,
@@ -92,28 +104,25 @@ impl EventStore {
     /// for e in &loaded.events {
     ///     balance += e.json::<i64>()?;
     /// }
-    /// store.append(store.pool(), &Append::new("account", root)
-    ///     .expect(loaded.expected())
+    /// store.append(store.pool(), &Append::new(account, loaded.expected())
     ///     .event(NewEvent::json("Deposited", &10)?)).await?;
     /// # Ok(()) }
     /// ```
     #[tracing::instrument(name = "angzarr.load_aggregate", skip_all, err,
-                          fields(domain = domain, edition = edition_or_main(edition), root = %root,
-                                 events = tracing::field::Empty))]
+                          fields(domain = aggregate.domain(), edition = aggregate.edition(),
+                                 root = %aggregate.root(), events = tracing::field::Empty))]
     pub async fn load_aggregate<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
-        edition: Option<&str>,
-        use_snapshot: bool,
+        aggregate: &AggregateId,
+        snapshots: Snapshots,
     ) -> Result<LoadedAggregate> {
         let mut conn = self.conn(db).await?;
         let rows = sqlx::query(include_str!("sql/load_aggregate.sql"))
-            .bind(domain)
-            .bind(root)
-            .bind(edition_or_main(edition))
-            .bind(use_snapshot)
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
+            .bind(aggregate.edition())
+            .bind(snapshots == Snapshots::Use)
             .fetch_all(&mut *conn)
             .await?;
         let mut loaded = LoadedAggregate {

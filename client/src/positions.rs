@@ -1,9 +1,7 @@
 //! Handler positions: how far a projector, saga or process manager has got in each aggregate,
 //! so it resumes after a restart. Positions only move forward.
 
-use uuid::Uuid;
-
-use crate::append::edition_or_main;
+use crate::aggregate::AggregateId;
 use crate::db::Db;
 use crate::error::Result;
 use crate::store::EventStore;
@@ -16,32 +14,32 @@ impl EventStore {
     ///
     /// ```no_run
     /// # async fn demo(store: angzarr_store_client::EventStore, root: uuid::Uuid) -> angzarr_store_client::Result<()> {
+    /// use angzarr_store_client::AggregateId;
+    /// let account = AggregateId::new("account", root);
     /// let mut tx = store.pool().begin().await?;
     /// sqlx::query("UPDATE balances SET amount = amount + 10 WHERE account = $1")
     ///     .bind(root).execute(&mut *tx).await?;
-    /// store.save_position(&mut *tx, "balances", "account", root, 7, None).await?;
+    /// store.save_position(&mut *tx, "balances", &account, 7).await?;
     /// tx.commit().await?;
     /// # Ok(()) }
     /// ```
     #[tracing::instrument(name = "angzarr.save_position", skip_all, err,
-                          fields(handler = handler, domain = domain,
-                                 edition = edition_or_main(edition), root = %root, sequence))]
+                          fields(handler = handler, domain = aggregate.domain(),
+                                 edition = aggregate.edition(), root = %aggregate.root(), sequence))]
     pub async fn save_position<'c>(
         &self,
         db: impl Into<Db<'c>>,
         handler: &str,
-        domain: &str,
-        root: Uuid,
+        aggregate: &AggregateId,
         sequence: i64,
-        edition: Option<&str>,
     ) -> Result<i64> {
         let mut conn = self.conn(db).await?;
         let stored: Option<i64> = sqlx::query_scalar(include_str!("sql/save_position.sql"))
             .bind(handler)
-            .bind(domain)
-            .bind(root)
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
             .bind(sequence)
-            .bind(edition_or_main(edition))
+            .bind(aggregate.edition())
             .fetch_one(&mut *conn)
             .await?;
         Ok(stored.unwrap_or(sequence))
@@ -50,22 +48,20 @@ impl EventStore {
     /// The last sequence `handler` processed in the aggregate; `None` when it has processed
     /// nothing there (0 is a position: the first event).
     #[tracing::instrument(name = "angzarr.get_position", skip_all, err,
-                          fields(handler = handler, domain = domain,
-                                 edition = edition_or_main(edition), root = %root))]
+                          fields(handler = handler, domain = aggregate.domain(),
+                                 edition = aggregate.edition(), root = %aggregate.root()))]
     pub async fn get_position<'c>(
         &self,
         db: impl Into<Db<'c>>,
         handler: &str,
-        domain: &str,
-        root: Uuid,
-        edition: Option<&str>,
+        aggregate: &AggregateId,
     ) -> Result<Option<i64>> {
         let mut conn = self.conn(db).await?;
         Ok(sqlx::query_scalar(include_str!("sql/get_position.sql"))
             .bind(handler)
-            .bind(domain)
-            .bind(root)
-            .bind(edition_or_main(edition))
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
+            .bind(aggregate.edition())
             .fetch_one(&mut *conn)
             .await?)
     }

@@ -472,6 +472,7 @@ impl ProjectionRunner {
             .store
             .save_feed_position(&mut *tx, &self.consumer, last.checkpoint)
             .await?
+            .moved()
         {
             return Ok(Applied::Fenced);
         }
@@ -552,6 +553,7 @@ impl ProjectionRunner {
             .store
             .save_feed_position(&mut *tx, &self.consumer, event.checkpoint)
             .await?
+            .moved()
         {
             return Ok(false);
         }

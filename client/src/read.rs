@@ -1,32 +1,26 @@
 //! Reading one aggregate as an async stream, a page of `angzarr.read_stream()` at a time, so an
 //! aggregate of any length is never held in memory at once.
 
-use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
-use tracing::Instrument;
-use uuid::Uuid;
-
-use crate::append::edition_or_main;
+use crate::aggregate::AggregateId;
 use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
 use crate::store::EventStore;
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use tracing::Instrument;
 
 /// Which events of one aggregate to read: `[from, to)`, at most `max_count`, on an edition.
 ///
 /// ```
-/// use angzarr_store_client::ReadStream;
-/// let q = ReadStream::new("account", uuid::Uuid::nil()).from(10).to(20).max_count(5);
+/// use angzarr_store_client::{AggregateId, ReadStream};
+/// let q = ReadStream::new(AggregateId::new("account", uuid::Uuid::nil())).from(10).to(20).max_count(5);
 /// assert_eq!((q.from, q.to, q.max_count), (10, Some(20), Some(5)));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadStream {
-    /// The aggregate's domain.
-    pub domain: String,
-    /// The aggregate's root.
-    pub root: Uuid,
-    /// The edition to read; `None` is main. A named edition reads main's history up to its
-    /// divergence point, then its own events.
-    pub edition: Option<String>,
+    /// The aggregate. On a named edition, main's history up to the divergence point is read,
+    /// then the edition's own events.
+    pub aggregate: AggregateId,
     /// First sequence to read (default 0).
     pub from: i64,
     /// Stop before this sequence (default: read to the end).
@@ -36,12 +30,10 @@ pub struct ReadStream {
 }
 
 impl ReadStream {
-    /// The whole aggregate on the main edition.
-    pub fn new(domain: impl Into<String>, root: Uuid) -> Self {
+    /// The whole aggregate (on its edition).
+    pub fn new(aggregate: AggregateId) -> Self {
         ReadStream {
-            domain: domain.into(),
-            root,
-            edition: None,
+            aggregate,
             from: 0,
             to: None,
             max_count: None,
@@ -63,12 +55,6 @@ impl ReadStream {
     /// Reads at most `n` events.
     pub fn max_count(mut self, n: i64) -> Self {
         self.max_count = Some(n);
-        self
-    }
-
-    /// Reads a named edition.
-    pub fn edition(mut self, edition: impl Into<String>) -> Self {
-        self.edition = Some(edition.into());
         self
     }
 }
@@ -98,11 +84,11 @@ impl EventStore {
     /// holds one connection (taken from `db`) until it ends or is dropped.
     ///
     /// ```no_run
-    /// use angzarr_store_client::{EventStore, ReadStream};
+    /// use angzarr_store_client::{AggregateId, EventStore, ReadStream};
     /// use futures_util::TryStreamExt;
     ///
     /// # async fn demo(store: EventStore, root: uuid::Uuid) -> angzarr_store_client::Result<()> {
-    /// let mut events = store.read_stream(store.pool(), ReadStream::new("account", root));
+    /// let mut events = store.read_stream(store.pool(), ReadStream::new(AggregateId::new("account", root)));
     /// while let Some(event) = events.try_next().await? {
     ///     println!("{} {}", event.sequence, event.event_type);
     /// }
@@ -117,9 +103,9 @@ impl EventStore {
         let page_size = self.settings().page_size;
         let span = tracing::info_span!(
             "angzarr.read_stream",
-            domain = %query.domain,
-            edition = %edition_or_main(query.edition.as_deref()),
-            root = %query.root,
+            domain = %query.aggregate.domain(),
+            edition = %query.aggregate.edition(),
+            root = %query.aggregate.root(),
             events = 0i64,
         );
         stream::try_unfold(Cursor::Unopened(db.into()), move |cursor| {
@@ -156,17 +142,19 @@ impl EventStore {
                 // would scan the rest of the aggregate for every page.
                 let rows = sqlx::query(include_str!("sql/read_stream.sql"))
                     .persistent(false)
-                    .bind(&query.domain)
-                    .bind(query.root)
+                    .bind(query.aggregate.domain())
+                    .bind(query.aggregate.root())
                     .bind(next)
                     .bind(to)
                     .bind(limit)
-                    .bind(edition_or_main(query.edition.as_deref()))
+                    .bind(query.aggregate.edition())
                     .fetch_all(&mut *conn)
                     .await?;
                 let page = rows
                     .iter()
-                    .map(|r| RecordedEvent::from_row(r, &query.domain, query.root))
+                    .map(|r| {
+                        RecordedEvent::from_row(r, query.aggregate.domain(), query.aggregate.root())
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 let read = page.len() as i64;
                 let remaining = remaining.map(|r| r - read);

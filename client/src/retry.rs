@@ -36,7 +36,7 @@ impl Retryable for Error {
 /// | `multiplier` | 2.0 |
 ///
 /// ```no_run
-/// use angzarr_store_client::{Append, EventStore, Expected, NewEvent, ReadStream, RetryPolicy};
+/// use angzarr_store_client::{AggregateId, Append, EventStore, Expected, NewEvent, ReadStream, RetryPolicy};
 /// use futures_util::TryStreamExt;
 ///
 /// # async fn demo(store: EventStore, root: uuid::Uuid) -> angzarr_store_client::Result<()> {
@@ -44,11 +44,10 @@ impl Retryable for Error {
 ///     .run(|_attempt| async {
 ///         // Load: the aggregate's current state decides the command.
 ///         let events: Vec<_> =
-///             store.read_stream(store.pool(), ReadStream::new("counter", root)).try_collect().await?;
+///             store.read_stream(store.pool(), ReadStream::new(AggregateId::new("counter", root))).try_collect().await?;
 ///         // Decide, then append expecting exactly what was loaded.
 ///         let next = events.len() as i64;
-///         store.append(store.pool(), &Append::new("counter", root)
-///             .expect(Expected::Next(next))
+///         store.append(store.pool(), &Append::new(AggregateId::new("counter", root), Expected::Next(next))
 ///             .event(NewEvent::new("Incremented", Vec::new()))).await
 ///     })
 ///     .await?;

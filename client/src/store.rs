@@ -32,7 +32,7 @@ const MAX_VERSION_EXCLUSIVE: (u64, u64, u64) = (0, 3, 0);
 /// [`Error::IncompatibleVersion`] otherwise; the answer is remembered once it is good.
 ///
 /// ```no_run
-/// use angzarr_store_client::{Append, EventStore, Expected, NewEvent};
+/// use angzarr_store_client::{AggregateId, Append, EventStore, Expected, NewEvent};
 /// use uuid::Uuid;
 ///
 /// # async fn demo(pool: sqlx::PgPool) -> angzarr_store_client::Result<()> {
@@ -41,16 +41,14 @@ const MAX_VERSION_EXCLUSIVE: (u64, u64, u64) = (0, 3, 0);
 ///
 /// // On its own:
 /// store
-///     .append(store.pool(), &Append::new("account", account)
-///         .expect(Expected::New)
+///     .append(store.pool(), &Append::new(AggregateId::new("account", account), Expected::New)
 ///         .event(NewEvent::new("Opened", b"{}".to_vec())))
 ///     .await?;
 ///
 /// // Inside the caller's transaction, together with the caller's own writes:
 /// let mut tx = store.pool().begin().await?;
 /// store
-///     .append(&mut *tx, &Append::new("account", account)
-///         .expect(Expected::Next(1))
+///     .append(&mut *tx, &Append::new(AggregateId::new("account", account), Expected::Next(1))
 ///         .event(NewEvent::new("Deposited", b"{\"amount\": 10}".to_vec())))
 ///     .await?;
 /// sqlx::query("UPDATE my_outbox SET sent = true").execute(&mut *tx).await?;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use angzarr_store_client::{Append, Expected, NewEvent, ReadStream};
+use angzarr_store_client::{AggregateId, Append, Expected, NewEvent, ReadStream};
 use futures_util::TryStreamExt;
 use uuid::Uuid;
 
@@ -43,16 +43,21 @@ async fn streaming_a_large_aggregate_keeps_memory_bounded() {
     for start in (0..total).step_by(BATCH) {
         let end = (start + BATCH).min(total);
         let events = (start..end).map(|s| NewEvent::new("Tick", payload(s)));
-        let append = Append::new(&domain, root)
-            .expect(Expected::Next(start as i64))
-            .events(events);
+        let append = Append::new(
+            AggregateId::new(&domain, root),
+            Expected::Next(start as i64),
+        )
+        .events(events);
         store.append(store.pool(), &append).await.unwrap();
     }
     eprintln!("appended {total} events in {:.1?}", started.elapsed());
     let rss_before = status_kb("VmRSS:");
 
     let started = std::time::Instant::now();
-    let mut events = store.read_stream(store.pool(), ReadStream::new(&domain, root));
+    let mut events = store.read_stream(
+        store.pool(),
+        ReadStream::new(AggregateId::new(&domain, root)),
+    );
     let mut count = 0usize;
     let mut bytes = 0usize;
     while let Some(e) = events.try_next().await.unwrap() {

@@ -10,7 +10,9 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use angzarr_store_client::{Append, Error, Expected, FeedQuery, NewEvent, RetryPolicy};
+use angzarr_store_client::{
+    AggregateId, Append, Error, Expected, FeedQuery, NewEvent, RetryPolicy,
+};
 use common::projection::ReadModel;
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use uuid::Uuid;
@@ -49,8 +51,7 @@ async fn counters_follow_appends_conflicts_retries_and_projections() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .expect(Expected::New)
+            &Append::new(AggregateId::new(&domain, root), Expected::New)
                 .events([NewEvent::new("A", vec![]), NewEvent::new("B", vec![])]),
         )
         .await
@@ -61,8 +62,7 @@ async fn counters_follow_appends_conflicts_retries_and_projections() {
     assert_eq!(totals.get("angzarr_client_appended_events_total"), 2);
 
     // A stale writer retried twice: three conflicts, two retries, then it gives up.
-    let stale = Append::new(&domain, root)
-        .expect(Expected::New)
+    let stale = Append::new(AggregateId::new(&domain, root), Expected::New)
         .event(NewEvent::new("C", vec![]));
     let out = RetryPolicy::default()
         .with_max_attempts(3)

@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use angzarr_store_client::{Append, Expected, NewEvent, ReadStream};
+use angzarr_store_client::{AggregateId, Append, Expected, NewEvent, ReadStream};
 use futures_util::TryStreamExt;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -72,8 +72,7 @@ async fn spans_name_the_aggregate_and_never_carry_payloads() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .expect(Expected::New)
+            &Append::new(AggregateId::new(&domain, root), Expected::New)
                 .events([NewEvent::new("A", secret), NewEvent::new("B", secret)]),
         )
         .await
@@ -81,14 +80,16 @@ async fn spans_name_the_aggregate_and_never_carry_payloads() {
     let _ = store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .expect(Expected::New)
+            &Append::new(AggregateId::new(&domain, root), Expected::New)
                 .event(NewEvent::new("C", secret)),
         )
         .await
         .unwrap_err();
     let read: Vec<_> = store
-        .read_stream(store.pool(), ReadStream::new(&domain, root))
+        .read_stream(
+            store.pool(),
+            ReadStream::new(AggregateId::new(&domain, root)),
+        )
         .try_collect()
         .await
         .unwrap();

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use angzarr_store_client::{
-    handler_fn, Append, EventStore, FnHandler, Handler, HandlerError, NewEvent, RetryPolicy,
+    handler_fn, AggregateId, Append, EventStore, Expected, FnHandler, Handler, HandlerError,
+    NewEvent, RetryPolicy,
 };
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
@@ -161,7 +162,7 @@ pub fn write_events(
             .with_delays(Duration::from_millis(20), Duration::from_millis(500));
         for seq in 0..per_root {
             for &root in &roots {
-                let append = Append::new(&domain, root)
+                let append = Append::new(AggregateId::new(&domain, root), Expected::Any)
                     .idempotency_key(format!("{root}-{seq}"))
                     .event(NewEvent::new("Counted", seq.to_string().into_bytes()));
                 let got = retry

@@ -2,7 +2,9 @@
 
 use crate::common;
 
-use angzarr_store_client::{Append, Error, EventStore, Expected, NewEvent, ReadStream};
+use angzarr_store_client::{
+    AggregateId, Append, Error, EventStore, Expected, NewEvent, ReadStream,
+};
 use futures_util::TryStreamExt;
 use uuid::Uuid;
 
@@ -16,7 +18,10 @@ async fn read_all(
     root: Uuid,
 ) -> Vec<angzarr_store_client::RecordedEvent> {
     store
-        .read_stream(store.pool(), ReadStream::new(domain, root))
+        .read_stream(
+            store.pool(),
+            ReadStream::new(AggregateId::new(domain, root)),
+        )
         .try_collect()
         .await
         .unwrap()
@@ -31,8 +36,7 @@ async fn append_assigns_gap_free_sequences_and_checks_expectations() {
     let first = store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .expect(Expected::New)
+            &Append::new(AggregateId::new(&domain, root), Expected::New)
                 .events([ev("A", "1"), ev("B", "2")]),
         )
         .await
@@ -43,9 +47,7 @@ async fn append_assigns_gap_free_sequences_and_checks_expectations() {
     let next = store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .expect(Expected::Next(2))
-                .event(ev("C", "3")),
+            &Append::new(AggregateId::new(&domain, root), Expected::Next(2)).event(ev("C", "3")),
         )
         .await
         .unwrap();
@@ -54,7 +56,7 @@ async fn append_assigns_gap_free_sequences_and_checks_expectations() {
     let any = store
         .append(
             store.pool(),
-            &Append::new(&domain, root).event(ev("D", "4")),
+            &Append::new(AggregateId::new(&domain, root), Expected::Any).event(ev("D", "4")),
         )
         .await
         .unwrap();
@@ -64,9 +66,7 @@ async fn append_assigns_gap_free_sequences_and_checks_expectations() {
     let err = store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .expect(Expected::New)
-                .event(ev("X", "")),
+            &Append::new(AggregateId::new(&domain, root), Expected::New).event(ev("X", "")),
         )
         .await
         .unwrap_err();
@@ -90,9 +90,7 @@ async fn append_assigns_gap_free_sequences_and_checks_expectations() {
     let err = store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .expect(Expected::Next(2))
-                .event(ev("X", "")),
+            &Append::new(AggregateId::new(&domain, root), Expected::Next(2)).event(ev("X", "")),
         )
         .await
         .unwrap_err();
@@ -125,7 +123,7 @@ async fn correlation_and_idempotency_keys() {
     let store = common::store().await;
     let domain = common::domain("idem");
     let root = Uuid::new_v4();
-    let append = Append::new(&domain, root)
+    let append = Append::new(AggregateId::new(&domain, root), Expected::Any)
         .correlation_id("process-1")
         .idempotency_key("command-1")
         .events([ev("A", "1"), ev("B", "2")]);
@@ -144,12 +142,18 @@ async fn bad_arguments_are_invalid_argument_errors() {
     let store = common::store().await;
     let root = Uuid::new_v4();
     let empty = store
-        .append(store.pool(), &Append::new(common::domain("bad"), root))
+        .append(
+            store.pool(),
+            &Append::new(AggregateId::new(common::domain("bad"), root), Expected::Any),
+        )
         .await
         .unwrap_err();
     assert!(matches!(empty, Error::InvalidArgument { .. }), "{empty:?}");
     let slash = store
-        .append(store.pool(), &Append::new("a/b", root).event(ev("A", "")))
+        .append(
+            store.pool(),
+            &Append::new(AggregateId::new("a/b", root), Expected::Any).event(ev("A", "")),
+        )
         .await
         .unwrap_err();
     assert!(matches!(slash, Error::InvalidArgument { .. }), "{slash:?}");
@@ -166,18 +170,14 @@ async fn append_joins_the_callers_transaction() {
     store
         .append(
             &mut *tx,
-            &Append::new(&domain, root)
-                .expect(Expected::New)
-                .event(ev("A", "")),
+            &Append::new(AggregateId::new(&domain, root), Expected::New).event(ev("A", "")),
         )
         .await
         .unwrap();
     store
         .append(
             &mut *tx,
-            &Append::new(&domain, root)
-                .expect(Expected::Next(1))
-                .event(ev("B", "")),
+            &Append::new(AggregateId::new(&domain, root), Expected::Next(1)).event(ev("B", "")),
         )
         .await
         .unwrap();
@@ -190,14 +190,12 @@ async fn append_joins_the_callers_transaction() {
     store
         .append(
             &mut tx,
-            &Append::new(&domain, root)
-                .expect(Expected::New)
-                .event(ev("A", "")),
+            &Append::new(AggregateId::new(&domain, root), Expected::New).event(ev("A", "")),
         )
         .await
         .unwrap();
     let inside: Vec<_> = store
-        .read_stream(&mut *tx, ReadStream::new(&domain, root))
+        .read_stream(&mut *tx, ReadStream::new(AggregateId::new(&domain, root)))
         .try_collect()
         .await
         .unwrap();
@@ -214,7 +212,7 @@ async fn append_many_is_atomic_across_aggregates() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, a).event(ev("Opened", "")),
+            &Append::new(AggregateId::new(&domain, a), Expected::Any).event(ev("Opened", "")),
         )
         .await
         .unwrap();
@@ -223,14 +221,13 @@ async fn append_many_is_atomic_across_aggregates() {
         .append_many(
             store.pool(),
             &[
-                Append::new(&domain, c)
-                    .expect(Expected::New)
+                Append::new(AggregateId::new(&domain, c), Expected::New)
                     .events([ev("X", "1"), ev("Y", "2")]),
-                Append::new(&domain, a)
-                    .expect(Expected::Next(1))
+                Append::new(AggregateId::new(&domain, a), Expected::Next(1))
                     .correlation_id("t-1")
                     .event(ev("Withdrawn", "5")),
-                Append::new(&domain, b).event(ev("Deposited", "5")),
+                Append::new(AggregateId::new(&domain, b), Expected::Any)
+                    .event(ev("Deposited", "5")),
             ],
         )
         .await
@@ -249,11 +246,9 @@ async fn append_many_is_atomic_across_aggregates() {
         .append_many(
             store.pool(),
             &[
-                Append::new(&domain, b)
-                    .expect(Expected::Next(1))
+                Append::new(AggregateId::new(&domain, b), Expected::Next(1))
                     .event(ev("Deposited", "1")),
-                Append::new(&domain, a)
-                    .expect(Expected::Next(1))
+                Append::new(AggregateId::new(&domain, a), Expected::Next(1))
                     .event(ev("Withdrawn", "1")),
             ],
         )
@@ -271,8 +266,7 @@ async fn append_many_is_atomic_across_aggregates() {
     store
         .append_many(
             &mut *tx,
-            &[Append::new(&domain, b)
-                .expect(Expected::Next(1))
+            &[Append::new(AggregateId::new(&domain, b), Expected::Next(1))
                 .event(ev("Deposited", "1"))],
         )
         .await
@@ -285,8 +279,8 @@ async fn append_many_is_atomic_across_aggregates() {
         .append_many(
             store.pool(),
             &[
-                Append::new(&domain, a).event(ev("A", "")),
-                Append::new(&domain, a).event(ev("B", "")),
+                Append::new(AggregateId::new(&domain, a), Expected::Any).event(ev("A", "")),
+                Append::new(AggregateId::new(&domain, a), Expected::Any).event(ev("B", "")),
             ],
         )
         .await
@@ -305,7 +299,10 @@ async fn a_conflict_inside_the_callers_transaction_leaves_it_usable() {
     let domain = common::domain("savepoint");
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     store
-        .append(store.pool(), &Append::new(&domain, a).event(ev("A", "")))
+        .append(
+            store.pool(),
+            &Append::new(AggregateId::new(&domain, a), Expected::Any).event(ev("A", "")),
+        )
         .await
         .unwrap();
 
@@ -313,16 +310,17 @@ async fn a_conflict_inside_the_callers_transaction_leaves_it_usable() {
     let err = store
         .append_many(
             &mut *tx,
-            &[Append::new(&domain, a)
-                .expect(Expected::New)
-                .event(ev("B", ""))],
+            &[Append::new(AggregateId::new(&domain, a), Expected::New).event(ev("B", ""))],
         )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::SequenceConflict { .. }));
     // append_many ran in a savepoint, so the transaction goes on.
     store
-        .append(&mut *tx, &Append::new(&domain, b).event(ev("C", "")))
+        .append(
+            &mut *tx,
+            &Append::new(AggregateId::new(&domain, b), Expected::Any).event(ev("C", "")),
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -342,16 +340,18 @@ async fn transactional_calls_work_inside_spawned_tasks() {
             store
                 .append(
                     &mut *tx,
-                    &Append::new(&domain, root)
-                        .expect(Expected::New)
-                        .event(ev("A", "")),
+                    &Append::new(AggregateId::new(&domain, root), Expected::New).event(ev("A", "")),
                 )
                 .await?;
             store
-                .append_many(&mut tx, &[Append::new(&domain, root).event(ev("B", ""))])
+                .append_many(
+                    &mut tx,
+                    &[Append::new(AggregateId::new(&domain, root), Expected::Any)
+                        .event(ev("B", ""))],
+                )
                 .await?;
             store
-                .save_position(&mut *tx, "spawned", &domain, root, 1, None)
+                .save_position(&mut *tx, "spawned", &AggregateId::new(&domain, root), 1)
                 .await?;
             tx.commit().await?;
             Ok::<_, Error>(())

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use angzarr_store_client::{
-    Append, Error, EventStore, Expected, NewEvent, ReadStream, RecordedEvent, RetryPolicy,
+    AggregateId, Append, Error, EventStore, Expected, NewEvent, ReadStream, RecordedEvent,
+    RetryPolicy,
 };
 use futures_util::TryStreamExt;
 use uuid::Uuid;
@@ -27,7 +28,10 @@ async fn history(
     root: Uuid,
 ) -> Result<Vec<RecordedEvent>, Error> {
     store
-        .read_stream(store.pool(), ReadStream::new(domain, root))
+        .read_stream(
+            store.pool(),
+            ReadStream::new(AggregateId::new(domain, root)),
+        )
         .try_collect()
         .await
 }
@@ -54,12 +58,14 @@ async fn sixteen_racing_writers_with_retry_end_gap_free_with_every_event() {
                     .run(|attempt| async move {
                         // Load, decide, append: the decision depends on what was loaded.
                         let seen = history(store, domain, root).await?;
-                        let append = Append::new(domain, root)
-                            .expect(Expected::Next(seen.len() as i64))
-                            .event(NewEvent::new(
-                                "Incremented",
-                                format!("{task}:{command}").into_bytes(),
-                            ));
+                        let append = Append::new(
+                            AggregateId::new(domain, root),
+                            Expected::Next(seen.len() as i64),
+                        )
+                        .event(NewEvent::new(
+                            "Incremented",
+                            format!("{task}:{command}").into_bytes(),
+                        ));
                         store.append(store.pool(), &append).await.map(|_| attempt)
                     })
                     .await
@@ -122,8 +128,7 @@ async fn concurrent_transfers_across_aggregates_neither_deadlock_nor_lose_money(
         store
             .append(
                 store.pool(),
-                &Append::new(&domain, *a)
-                    .expect(Expected::New)
+                &Append::new(AggregateId::new(&domain, *a), Expected::New)
                     .event(NewEvent::json("Deposited", &100).unwrap()),
             )
             .await
@@ -150,12 +155,16 @@ async fn concurrent_transfers_across_aggregates_neither_deadlock_nor_lose_money(
                             .append_many(
                                 store.pool(),
                                 &[
-                                    Append::new(domain, from)
-                                        .expect(Expected::Next(next_from))
-                                        .event(NewEvent::json("Withdrawn", &1)?),
-                                    Append::new(domain, to)
-                                        .expect(Expected::Next(next_to))
-                                        .event(NewEvent::json("Deposited", &1)?),
+                                    Append::new(
+                                        AggregateId::new(domain, from),
+                                        Expected::Next(next_from),
+                                    )
+                                    .event(NewEvent::json("Withdrawn", &1)?),
+                                    Append::new(
+                                        AggregateId::new(domain, to),
+                                        Expected::Next(next_to),
+                                    )
+                                    .event(NewEvent::json("Deposited", &1)?),
                                 ],
                             )
                             .await

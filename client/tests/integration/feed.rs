@@ -5,7 +5,10 @@ use crate::common;
 
 use std::time::Duration;
 
-use angzarr_store_client::{Append, Checkpoint, EventStore, FeedEvent, FeedQuery, NewEvent};
+use angzarr_store_client::{
+    AggregateId, Append, Checkpoint, CheckpointSaved, EventStore, Expected, FeedEvent, FeedQuery,
+    NewEvent,
+};
 use futures_util::{StreamExt, TryStreamExt};
 use uuid::Uuid;
 
@@ -58,16 +61,22 @@ async fn pages_resume_from_checkpoints_in_commit_order() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, a).events([ev("a0"), ev("a1")]),
+            &Append::new(AggregateId::new(&domain, a), Expected::Any).events([ev("a0"), ev("a1")]),
         )
         .await
         .unwrap();
     store
-        .append(store.pool(), &Append::new(&domain, b).event(ev("b0")))
+        .append(
+            store.pool(),
+            &Append::new(AggregateId::new(&domain, b), Expected::Any).event(ev("b0")),
+        )
         .await
         .unwrap();
     store
-        .append(store.pool(), &Append::new(&domain, a).event(ev("a2")))
+        .append(
+            store.pool(),
+            &Append::new(AggregateId::new(&domain, a), Expected::Any).event(ev("a2")),
+        )
         .await
         .unwrap();
 
@@ -127,7 +136,8 @@ async fn consumer_group_members_split_the_feed_by_aggregate() {
         store
             .append(
                 store.pool(),
-                &Append::new(&domain, *r).events([ev("x"), ev("y")]),
+                &Append::new(AggregateId::new(&domain, *r), Expected::Any)
+                    .events([ev("x"), ev("y")]),
             )
             .await
             .unwrap();
@@ -181,10 +191,13 @@ async fn feed_positions_only_move_forward() {
         feed_tx: 10,
         global_position: 5,
     };
-    assert!(store
-        .save_feed_position(store.pool(), &consumer, at)
-        .await
-        .unwrap());
+    assert_eq!(
+        store
+            .save_feed_position(store.pool(), &consumer, at)
+            .await
+            .unwrap(),
+        CheckpointSaved::Moved
+    );
     assert!(!store
         .save_feed_position(
             store.pool(),
@@ -195,7 +208,8 @@ async fn feed_positions_only_move_forward() {
             }
         )
         .await
-        .unwrap());
+        .unwrap()
+        .moved());
     let saved = store
         .get_feed_position(store.pool(), &consumer)
         .await
@@ -221,7 +235,8 @@ async fn write_slowly(store: EventStore, domain: String, roots: Vec<Uuid>) {
         store
             .append(
                 store.pool(),
-                &Append::new(&domain, *r).event(ev(&format!("e{i}"))),
+                &Append::new(AggregateId::new(&domain, *r), Expected::Any)
+                    .event(ev(&format!("e{i}"))),
             )
             .await
             .unwrap();
@@ -243,7 +258,8 @@ async fn a_tail_is_woken_by_notify() {
     writer
         .append(
             writer.pool(),
-            &Append::new(&domain, Uuid::new_v4()).event(ev("before")),
+            &Append::new(AggregateId::new(&domain, Uuid::new_v4()), Expected::Any)
+                .event(ev("before")),
         )
         .await
         .unwrap();

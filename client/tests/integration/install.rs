@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use angzarr_store_client::{Append, Error, EventStore, NewEvent};
+use angzarr_store_client::{AggregateId, Append, Error, EventStore, Expected, NewEvent};
 use uuid::Uuid;
 
 async fn admin() -> sqlx::PgPool {
@@ -27,7 +27,8 @@ async fn a_database_without_the_extension_says_what_to_run_and_install_fixes_it(
         let err = store
             .append(
                 store.pool(),
-                &Append::new("d", Uuid::new_v4()).event(NewEvent::new("A", vec![])),
+                &Append::new(AggregateId::new("d", Uuid::new_v4()), Expected::Any)
+                    .event(NewEvent::new("A", vec![])),
             )
             .await
             .unwrap_err();
@@ -61,7 +62,8 @@ async fn a_database_without_the_extension_says_what_to_run_and_install_fixes_it(
         let appended = store
             .append(
                 store.pool(),
-                &Append::new("d", Uuid::new_v4()).event(NewEvent::new("A", vec![])),
+                &Append::new(AggregateId::new("d", Uuid::new_v4()), Expected::Any)
+                    .event(NewEvent::new("A", vec![])),
             )
             .await
             .unwrap();

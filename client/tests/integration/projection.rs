@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use angzarr_store_client::{
-    Append, FeedQuery, NewEvent, PoisonPolicy, ProjectionError, RetryPolicy,
+    AggregateId, Append, Expected, FeedQuery, NewEvent, PoisonPolicy, ProjectionError, RetryPolicy,
 };
 use uuid::Uuid;
 
@@ -119,7 +119,7 @@ async fn a_poisoned_event_is_retried_then_parked_skipped_or_stops_the_runner() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, root).events([
+            &Append::new(AggregateId::new(&domain, root), Expected::Any).events([
                 NewEvent::new("Good", b"1".to_vec()),
                 NewEvent::new("Bad", b"poison".to_vec()),
                 NewEvent::new("Good", b"3".to_vec()),

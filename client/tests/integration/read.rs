@@ -2,7 +2,9 @@
 
 use crate::common;
 
-use angzarr_store_client::{Append, EventStore, Expected, NewEvent, ReadStream, RecordedEvent};
+use angzarr_store_client::{
+    AggregateId, Append, EventStore, Expected, NewEvent, ReadStream, RecordedEvent,
+};
 use futures_util::TryStreamExt;
 use uuid::Uuid;
 
@@ -20,9 +22,7 @@ async fn seed(store: &EventStore, domain: &str, root: Uuid, n: usize) {
     store
         .append(
             store.pool(),
-            &Append::new(domain, root)
-                .expect(Expected::New)
-                .events(events),
+            &Append::new(AggregateId::new(domain, root), Expected::New).events(events),
         )
         .await
         .unwrap();
@@ -45,31 +45,57 @@ async fn pages_cover_ranges_and_limits_exactly() {
     seed(&store, &domain, root, 10).await;
 
     assert_eq!(
-        sequences(&store, ReadStream::new(&domain, root)).await,
+        sequences(&store, ReadStream::new(AggregateId::new(&domain, root))).await,
         (0..10).collect::<Vec<_>>()
     );
     assert_eq!(
-        sequences(&store, ReadStream::new(&domain, root).from(2).to(8)).await,
+        sequences(
+            &store,
+            ReadStream::new(AggregateId::new(&domain, root))
+                .from(2)
+                .to(8)
+        )
+        .await,
         (2..8).collect::<Vec<_>>()
     );
     assert_eq!(
-        sequences(&store, ReadStream::new(&domain, root).from(4).max_count(4)).await,
+        sequences(
+            &store,
+            ReadStream::new(AggregateId::new(&domain, root))
+                .from(4)
+                .max_count(4)
+        )
+        .await,
         [4, 5, 6, 7]
     );
     assert_eq!(
-        sequences(&store, ReadStream::new(&domain, root).max_count(3)).await,
+        sequences(
+            &store,
+            ReadStream::new(AggregateId::new(&domain, root)).max_count(3)
+        )
+        .await,
         [0, 1, 2]
     );
     assert_eq!(
-        sequences(&store, ReadStream::new(&domain, root).max_count(0)).await,
+        sequences(
+            &store,
+            ReadStream::new(AggregateId::new(&domain, root)).max_count(0)
+        )
+        .await,
         Vec::<i64>::new()
     );
-    assert!(sequences(&store, ReadStream::new(&domain, Uuid::new_v4()))
-        .await
-        .is_empty());
+    assert!(sequences(
+        &store,
+        ReadStream::new(AggregateId::new(&domain, Uuid::new_v4()))
+    )
+    .await
+    .is_empty());
 
     let events: Vec<RecordedEvent> = store
-        .read_stream(store.pool(), ReadStream::new(&domain, root).from(9))
+        .read_stream(
+            store.pool(),
+            ReadStream::new(AggregateId::new(&domain, root)).from(9),
+        )
         .try_collect()
         .await
         .unwrap();
@@ -90,7 +116,10 @@ async fn pages_cover_ranges_and_limits_exactly() {
 async fn a_bad_range_is_an_error_item() {
     let store = small_pages().await;
     let err = store
-        .read_stream(store.pool(), ReadStream::new("x", Uuid::new_v4()).from(-1))
+        .read_stream(
+            store.pool(),
+            ReadStream::new(AggregateId::new("x", Uuid::new_v4())).from(-1),
+        )
         .try_collect::<Vec<_>>()
         .await
         .unwrap_err();
@@ -117,10 +146,11 @@ async fn a_named_edition_reads_main_history_then_its_own() {
     let own = store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .edition(&edition)
-                .expect(Expected::Next(4))
-                .event(NewEvent::new("Alt", Vec::new())),
+            &Append::new(
+                AggregateId::new(&domain, root).in_edition(&edition),
+                Expected::Next(4),
+            )
+            .event(NewEvent::new("Alt", Vec::new())),
         )
         .await
         .unwrap();
@@ -129,8 +159,7 @@ async fn a_named_edition_reads_main_history_then_its_own() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .expect(Expected::Next(4))
+            &Append::new(AggregateId::new(&domain, root), Expected::Next(4))
                 .event(NewEvent::new("Main", Vec::new())),
         )
         .await
@@ -139,7 +168,7 @@ async fn a_named_edition_reads_main_history_then_its_own() {
     let events: Vec<RecordedEvent> = store
         .read_stream(
             store.pool(),
-            ReadStream::new(&domain, root).edition(&edition),
+            ReadStream::new(AggregateId::new(&domain, root).in_edition(&edition)),
         )
         .try_collect()
         .await
@@ -153,7 +182,10 @@ async fn a_named_edition_reads_main_history_then_its_own() {
         [(3, "angzarr", "E3"), (4, edition.as_str(), "Alt")]
     );
     let main: Vec<RecordedEvent> = store
-        .read_stream(store.pool(), ReadStream::new(&domain, root))
+        .read_stream(
+            store.pool(),
+            ReadStream::new(AggregateId::new(&domain, root)),
+        )
         .try_collect()
         .await
         .unwrap();
@@ -172,13 +204,16 @@ async fn dropping_a_stream_early_returns_its_connection() {
     let root = Uuid::new_v4();
     seed(&store, &domain, root, 6).await;
     for _ in 0..3 {
-        let mut s = store.read_stream(store.pool(), ReadStream::new(&domain, root));
+        let mut s = store.read_stream(
+            store.pool(),
+            ReadStream::new(AggregateId::new(&domain, root)),
+        );
         assert_eq!(s.try_next().await.unwrap().map(|e| e.sequence), Some(0));
         drop(s);
     }
     // With one connection in the pool, this only works if every dropped stream gave it back.
     assert_eq!(
-        sequences(&store, ReadStream::new(&domain, root))
+        sequences(&store, ReadStream::new(AggregateId::new(&domain, root)))
             .await
             .len(),
         6

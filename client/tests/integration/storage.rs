@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use angzarr_store_client::proto::EventBook;
 use angzarr_store_client::{
-    Append, Error, Expected, NewEvent, PutSnapshot, Retention, SQLSTATE_PROTECTED_EDITION,
+    AggregateId, Append, Error, Expected, NewEvent, PutSnapshot, Retention, Snapshots,
+    SQLSTATE_PROTECTED_EDITION,
 };
 use uuid::Uuid;
 
@@ -30,12 +31,19 @@ async fn discovery_lists_domains_roots_and_next_sequences() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, a).events([json("A", 1), json("B", 2), json("C", 3)]),
+            &Append::new(AggregateId::new(&domain, a), Expected::Any).events([
+                json("A", 1),
+                json("B", 2),
+                json("C", 3),
+            ]),
         )
         .await
         .unwrap();
     store
-        .append(store.pool(), &Append::new(&domain, b).event(json("A", 1)))
+        .append(
+            store.pool(),
+            &Append::new(AggregateId::new(&domain, b), Expected::Any).event(json("A", 1)),
+        )
         .await
         .unwrap();
 
@@ -95,7 +103,11 @@ async fn history_as_of_a_sequence_or_a_time() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, a).events([json("A", 1), json("B", 2), json("C", 3)]),
+            &Append::new(AggregateId::new(&domain, a), Expected::Any).events([
+                json("A", 1),
+                json("B", 2),
+                json("C", 3),
+            ]),
         )
         .await
         .unwrap();
@@ -130,21 +142,21 @@ async fn positions_only_move_forward_until_reset() {
     let handler = format!("projector-{}", Uuid::new_v4().simple());
     assert_eq!(
         store
-            .get_position(store.pool(), &handler, &domain, root, None)
+            .get_position(store.pool(), &handler, &AggregateId::new(&domain, root))
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .save_position(store.pool(), &handler, &domain, root, 0, None)
+            .save_position(store.pool(), &handler, &AggregateId::new(&domain, root), 0)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
         store
-            .save_position(store.pool(), &handler, &domain, root, 5, None)
+            .save_position(store.pool(), &handler, &AggregateId::new(&domain, root), 5)
             .await
             .unwrap(),
         5
@@ -152,14 +164,14 @@ async fn positions_only_move_forward_until_reset() {
     // A late, lower acknowledgement changes nothing.
     assert_eq!(
         store
-            .save_position(store.pool(), &handler, &domain, root, 3, None)
+            .save_position(store.pool(), &handler, &AggregateId::new(&domain, root), 3)
             .await
             .unwrap(),
         5
     );
     assert_eq!(
         store
-            .get_position(store.pool(), &handler, &domain, root, None)
+            .get_position(store.pool(), &handler, &AggregateId::new(&domain, root))
             .await
             .unwrap(),
         Some(5)
@@ -168,13 +180,13 @@ async fn positions_only_move_forward_until_reset() {
     // In the caller's transaction: rolled back with it.
     let mut tx = store.pool().begin().await.unwrap();
     store
-        .save_position(&mut *tx, &handler, &domain, root, 9, None)
+        .save_position(&mut *tx, &handler, &AggregateId::new(&domain, root), 9)
         .await
         .unwrap();
     tx.rollback().await.unwrap();
     assert_eq!(
         store
-            .get_position(store.pool(), &handler, &domain, root, None)
+            .get_position(store.pool(), &handler, &AggregateId::new(&domain, root))
             .await
             .unwrap(),
         Some(5)
@@ -189,13 +201,13 @@ async fn positions_only_move_forward_until_reset() {
     );
     assert_eq!(
         store
-            .get_position(store.pool(), &handler, &domain, root, None)
+            .get_position(store.pool(), &handler, &AggregateId::new(&domain, root))
             .await
             .unwrap(),
         None
     );
     let err = store
-        .save_position(store.pool(), "", &domain, root, 1, None)
+        .save_position(store.pool(), "", &AggregateId::new(&domain, root), 1)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
@@ -209,13 +221,18 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, root).events((0..5).map(|i| json("Added", i))),
+            &Append::new(AggregateId::new(&domain, root), Expected::Any)
+                .events((0..5).map(|i| json("Added", i))),
         )
         .await
         .unwrap();
 
     let empty = store
-        .load_aggregate(store.pool(), &domain, Uuid::new_v4(), None, true)
+        .load_aggregate(
+            store.pool(),
+            &AggregateId::new(&domain, Uuid::new_v4()),
+            Snapshots::Use,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -262,7 +279,11 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
         .is_none());
 
     let loaded = store
-        .load_aggregate(store.pool(), &domain, root, None, true)
+        .load_aggregate(
+            store.pool(),
+            &AggregateId::new(&domain, root),
+            Snapshots::Use,
+        )
         .await
         .unwrap();
     assert_eq!(loaded.snapshot.as_ref().map(|s| s.sequence), Some(2));
@@ -280,7 +301,11 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
     assert_eq!(loaded.expected(), Expected::Next(5));
 
     let full = store
-        .load_aggregate(store.pool(), &domain, root, None, false)
+        .load_aggregate(
+            store.pool(),
+            &AggregateId::new(&domain, root),
+            Snapshots::Ignore,
+        )
         .await
         .unwrap();
     assert!(full.snapshot.is_none());
@@ -346,7 +371,8 @@ async fn editions_are_created_listed_and_discarded() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, root).events((0..4).map(|i| json("Main", i))),
+            &Append::new(AggregateId::new(&domain, root), Expected::Any)
+                .events((0..4).map(|i| json("Main", i))),
         )
         .await
         .unwrap();
@@ -379,10 +405,11 @@ async fn editions_are_created_listed_and_discarded() {
     let own = store
         .append(
             store.pool(),
-            &Append::new(&domain, root)
-                .edition(&name)
-                .expect(Expected::Next(2))
-                .event(json("Alt", 9)),
+            &Append::new(
+                AggregateId::new(&domain, root).in_edition(&name),
+                Expected::Next(2),
+            )
+            .event(json("Alt", 9)),
         )
         .await
         .unwrap();
@@ -421,10 +448,10 @@ async fn correlation_queries_span_aggregates() {
         .append_many(
             store.pool(),
             &[
-                Append::new(&d1, a)
+                Append::new(AggregateId::new(&d1, a), Expected::Any)
                     .correlation_id(&process)
                     .events([json("A", 1), json("B", 2)]),
-                Append::new(&d2, b)
+                Append::new(AggregateId::new(&d2, b), Expected::Any)
                     .correlation_id(&process)
                     .event(json("C", 3)),
             ],
@@ -434,7 +461,7 @@ async fn correlation_queries_span_aggregates() {
     store
         .append(
             store.pool(),
-            &Append::new(&d1, a).event(json("Unrelated", 0)),
+            &Append::new(AggregateId::new(&d1, a), Expected::Any).event(json("Unrelated", 0)),
         )
         .await
         .unwrap();
@@ -469,8 +496,7 @@ async fn event_books_round_trip() {
         seconds: 1_700_000_000,
         nanos: 5,
     };
-    let book = Append::new(&domain, root)
-        .expect(Expected::New)
+    let book = Append::new(AggregateId::new(&domain, root), Expected::New)
         .correlation_id("saga-1")
         .events([
             NewEvent::message(&stamp).unwrap(),
@@ -520,7 +546,7 @@ async fn event_books_round_trip() {
 
     let events: Vec<_> = futures_util::TryStreamExt::try_collect(store.read_stream(
         store.pool(),
-        angzarr_store_client::ReadStream::new(&domain, root),
+        angzarr_store_client::ReadStream::new(AggregateId::new(&domain, root)),
     ))
     .await
     .unwrap();
@@ -553,7 +579,8 @@ async fn the_integrity_check_finds_nothing_wrong_with_client_writes() {
     store
         .append(
             store.pool(),
-            &Append::new(&domain, root).events((0..3).map(|i| json("A", i))),
+            &Append::new(AggregateId::new(&domain, root), Expected::Any)
+                .events((0..3).map(|i| json("A", i))),
         )
         .await
         .unwrap();
