@@ -168,7 +168,11 @@ async fn handle(store: &EventStore, account: Uuid, command: Command) -> Result<O
             if (appended.last_sequence + 1) / SNAPSHOT_EVERY
                 > appended.first_sequence / SNAPSHOT_EVERY
             {
-                let put = PutSnapshot::json(DOMAIN, account, appended.last_sequence, &state)?;
+                let put = PutSnapshot::json(
+                    AggregateId::new(DOMAIN, account),
+                    appended.last_sequence,
+                    &state,
+                )?;
                 store.put_snapshot(store.pool(), &put).await?;
                 snapshot = Some(appended.last_sequence);
             }
@@ -322,7 +326,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for t in tellers {
         t.await?;
     }
-    let next = store.next_sequence(store.pool(), DOMAIN, bob, None).await?;
+    let next = store
+        .next_sequence(store.pool(), &AggregateId::new(DOMAIN, bob))
+        .await?;
     println!(
         "  bob's account has {next} events, gap-free (sequences 0..{})",
         next - 1
@@ -331,9 +337,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\nA transfer of 20 from alice to bob, atomic across both accounts:");
     let (a, b) = (
         store
-            .next_sequence(store.pool(), DOMAIN, alice, None)
+            .next_sequence(store.pool(), &AggregateId::new(DOMAIN, alice))
             .await?,
-        store.next_sequence(store.pool(), DOMAIN, bob, None).await?,
+        store
+            .next_sequence(store.pool(), &AggregateId::new(DOMAIN, bob))
+            .await?,
     );
     let transfer = format!("transfer-{}", Uuid::new_v4().simple());
     store

@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use crate::aggregate::AggregateId;
 use crate::db::Db;
 use crate::error::Result;
 use crate::event::RecordedEvent;
@@ -52,16 +53,14 @@ impl EventStore {
     pub async fn show_stream<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
-        edition: Option<&str>,
+        aggregate: &AggregateId,
     ) -> Result<Vec<ShownEvent>> {
         use sqlx::Row;
         let mut conn = self.conn(db).await?;
         let rows = sqlx::query(include_str!("sql/show_stream.sql"))
-            .bind(domain)
-            .bind(root)
-            .bind(crate::append::edition_or_main(edition))
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
+            .bind(aggregate.edition())
             .fetch_all(&mut *conn)
             .await?;
         rows.iter()

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::aggregate::AggregateId;
 use crate::append::edition_or_main;
 use crate::db::Db;
 use crate::error::Result;
@@ -41,19 +42,17 @@ impl EventStore {
     /// The sequence the aggregate's next event gets: 0 for a new aggregate. Pass it as
     /// [`Expected::Next`](crate::Expected::Next) to append only if nothing changed meanwhile.
     #[tracing::instrument(name = "angzarr.next_sequence", skip_all, err,
-                          fields(domain = domain, edition = edition_or_main(edition), root = %root))]
+                          fields(domain = aggregate.domain(), edition = aggregate.edition(), root = %aggregate.root()))]
     pub async fn next_sequence<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
-        edition: Option<&str>,
+        aggregate: &AggregateId,
     ) -> Result<i64> {
         let mut conn = self.conn(db).await?;
         let next: Option<i64> = sqlx::query_scalar(include_str!("sql/next_sequence.sql"))
-            .bind(domain)
-            .bind(root)
-            .bind(edition_or_main(edition))
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
+            .bind(aggregate.edition())
             .fetch_one(&mut *conn)
             .await?;
         Ok(next.unwrap_or(0))
@@ -63,50 +62,46 @@ impl EventStore {
     /// event. Loads them all at once; stream a long history with
     /// [`read_stream`](Self::read_stream) and `ReadStream::to(as_of_sequence + 1)` instead.
     #[tracing::instrument(name = "angzarr.read_as_of_sequence", skip_all, err,
-                          fields(domain = domain, edition = edition_or_main(edition), root = %root))]
+                          fields(domain = aggregate.domain(), edition = aggregate.edition(), root = %aggregate.root()))]
     pub async fn read_as_of_sequence<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
+        aggregate: &AggregateId,
         as_of_sequence: i64,
-        edition: Option<&str>,
     ) -> Result<Vec<RecordedEvent>> {
         let mut conn = self.conn(db).await?;
         let rows = sqlx::query(include_str!("sql/read_as_of_sequence.sql"))
-            .bind(domain)
-            .bind(root)
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
             .bind(as_of_sequence)
-            .bind(edition_or_main(edition))
+            .bind(aggregate.edition())
             .fetch_all(&mut *conn)
             .await?;
         rows.iter()
-            .map(|r| RecordedEvent::from_row(r, domain, root))
+            .map(|r| RecordedEvent::from_row(r, aggregate.domain(), aggregate.root()))
             .collect()
     }
 
     /// The aggregate's events as they stood at `as_of`: the gap-free prefix of events created
     /// at or before it.
     #[tracing::instrument(name = "angzarr.read_as_of_time", skip_all, err,
-                          fields(domain = domain, edition = edition_or_main(edition), root = %root))]
+                          fields(domain = aggregate.domain(), edition = aggregate.edition(), root = %aggregate.root()))]
     pub async fn read_as_of_time<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
+        aggregate: &AggregateId,
         as_of: DateTime<Utc>,
-        edition: Option<&str>,
     ) -> Result<Vec<RecordedEvent>> {
         let mut conn = self.conn(db).await?;
         let rows = sqlx::query(include_str!("sql/read_as_of_time.sql"))
-            .bind(domain)
-            .bind(root)
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
             .bind(as_of)
-            .bind(edition_or_main(edition))
+            .bind(aggregate.edition())
             .fetch_all(&mut *conn)
             .await?;
         rows.iter()
-            .map(|r| RecordedEvent::from_row(r, domain, root))
+            .map(|r| RecordedEvent::from_row(r, aggregate.domain(), aggregate.root()))
             .collect()
     }
 
@@ -116,16 +111,14 @@ impl EventStore {
     pub async fn aggregate_lock_key<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
-        edition: Option<&str>,
+        aggregate: &AggregateId,
     ) -> Result<i64> {
         let mut conn = self.conn(db).await?;
         Ok(
             sqlx::query_scalar(include_str!("sql/aggregate_lock_key.sql"))
-                .bind(domain)
-                .bind(root)
-                .bind(edition_or_main(edition))
+                .bind(aggregate.domain())
+                .bind(aggregate.root())
+                .bind(aggregate.edition())
                 .fetch_one(&mut *conn)
                 .await?,
         )

@@ -7,10 +7,12 @@ use prost_types::{Any, Timestamp};
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::append::{edition_or_main, Append, Appended};
+use crate::aggregate::AggregateId;
+use crate::append::{Append, Appended};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::event::{NewEvent, RecordedEvent};
+use crate::load::Snapshots;
 use crate::store::EventStore;
 
 /// A protobuf UUID message from a [`Uuid`].
@@ -108,14 +110,14 @@ impl EventStore {
     /// next_sequence are ignored.
     ///
     /// ```no_run
-    /// use angzarr_store_client::{AggregateId, Append, EventStore, Expected, NewEvent};
+    /// use angzarr_store_client::{Snapshots, AggregateId, Append, EventStore, Expected, NewEvent};
     /// # async fn demo(store: EventStore, root: uuid::Uuid) -> angzarr_store_client::Result<()> {
     /// let book = Append::new(AggregateId::new("player", root), Expected::Any)
     ///     .expect(Expected::New)
     ///     .event(NewEvent::message(&prost_types::Duration { seconds: 5, nanos: 0 })?)
     ///     .to_event_book();
     /// store.append_event_book(store.pool(), &book, None).await?;
-    /// let read = store.read_event_book(store.pool(), "player", root, None, true).await?;
+    /// let read = store.read_event_book(store.pool(), &AggregateId::new("player", root), Snapshots::Use).await?;
     /// assert_eq!(read.next_sequence, 1);
     /// # Ok(()) }
     /// ```
@@ -144,21 +146,19 @@ impl EventStore {
     /// The aggregate as an EventBook: its newest usable snapshot, the pages after it (each
     /// with its sequence) and next_sequence, like [`load_aggregate`](Self::load_aggregate).
     #[tracing::instrument(name = "angzarr.read_event_book", skip_all, err,
-                          fields(domain = domain, edition = edition_or_main(edition), root = %root))]
+                          fields(domain = aggregate.domain(), edition = aggregate.edition(), root = %aggregate.root()))]
     pub async fn read_event_book<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
-        edition: Option<&str>,
-        use_snapshot: bool,
+        aggregate: &AggregateId,
+        snapshots: Snapshots,
     ) -> Result<EventBook> {
         let mut conn = self.conn(db).await?;
         let bytes: Vec<u8> = sqlx::query_scalar(include_str!("sql/read_event_book.sql"))
-            .bind(domain)
-            .bind(root)
-            .bind(edition_or_main(edition))
-            .bind(use_snapshot)
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
+            .bind(aggregate.edition())
+            .bind(snapshots == Snapshots::Use)
             .fetch_one(&mut *conn)
             .await?;
         Ok(EventBook::decode(bytes.as_slice())?)

@@ -11,6 +11,7 @@ use sqlx::Row;
 use tokio::sync::watch;
 use uuid::Uuid;
 
+use crate::aggregate::AggregateId;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::event::RecordedEvent;
@@ -257,17 +258,15 @@ impl EventStore {
     pub async fn feed_member<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
+        aggregate: &AggregateId,
         members: i32,
-        edition: Option<&str>,
     ) -> Result<i32> {
         let mut conn = self.conn(db).await?;
         Ok(sqlx::query_scalar(include_str!("sql/feed_member.sql"))
-            .bind(domain)
-            .bind(root)
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
             .bind(members)
-            .bind(crate::append::edition_or_main(edition))
+            .bind(aggregate.edition())
             .fetch_one(&mut *conn)
             .await?)
     }

@@ -6,9 +6,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
-use uuid::Uuid;
 
-use crate::append::edition_or_main;
+use crate::aggregate::AggregateId;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::event::{decode_json, decode_message, type_url};
@@ -101,24 +100,22 @@ pub struct SnapshotPut {
 /// A snapshot to put.
 ///
 /// ```
-/// use angzarr_store_client::{PutSnapshot, Retention};
+/// use angzarr_store_client::{AggregateId, PutSnapshot, Retention};
 ///
 /// #[derive(serde::Serialize)]
 /// struct Balance { amount: i64 }
 ///
-/// let put = PutSnapshot::json("account", uuid::Uuid::nil(), 41, &Balance { amount: 10 })?
+/// let account = AggregateId::new("account", uuid::Uuid::nil());
+/// let put = PutSnapshot::json(account, 41, &Balance { amount: 10 })?
 ///     .retention(Retention::Persist);
 /// assert_eq!(put.state, br#"{"amount":10}"#);
 /// # Ok::<(), angzarr_store_client::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a PutSnapshot does nothing until passed to EventStore::put_snapshot"]
 pub struct PutSnapshot {
-    /// The aggregate's domain.
-    pub domain: String,
-    /// The aggregate's root.
-    pub root: Uuid,
-    /// The edition; `None` is main.
-    pub edition: Option<String>,
+    /// The aggregate (and edition).
+    pub aggregate: AggregateId,
     /// The last event the state includes; must exist.
     pub sequence: i64,
     /// The serialised state.
@@ -131,16 +128,9 @@ pub struct PutSnapshot {
 
 impl PutSnapshot {
     /// A snapshot of raw bytes.
-    pub fn new(
-        domain: impl Into<String>,
-        root: Uuid,
-        sequence: i64,
-        state: impl Into<Vec<u8>>,
-    ) -> Self {
+    pub fn new(aggregate: AggregateId, sequence: i64, state: impl Into<Vec<u8>>) -> Self {
         PutSnapshot {
-            domain: domain.into(),
-            root,
-            edition: None,
+            aggregate,
             sequence,
             state: state.into(),
             state_type: None,
@@ -150,35 +140,18 @@ impl PutSnapshot {
 
     /// A snapshot whose state is `value` as JSON.
     pub fn json<T: Serialize + ?Sized>(
-        domain: impl Into<String>,
-        root: Uuid,
+        aggregate: AggregateId,
         sequence: i64,
         value: &T,
     ) -> Result<Self> {
-        Ok(Self::new(
-            domain,
-            root,
-            sequence,
-            serde_json::to_vec(value)?,
-        ))
+        Ok(Self::new(aggregate, sequence, serde_json::to_vec(value)?))
     }
 
     /// A snapshot whose state is protobuf message `state`, typed with its type URL.
-    pub fn message<M: Name>(
-        domain: impl Into<String>,
-        root: Uuid,
-        sequence: i64,
-        state: &M,
-    ) -> Self {
-        let mut put = Self::new(domain, root, sequence, state.encode_to_vec());
+    pub fn message<M: Name>(aggregate: AggregateId, sequence: i64, state: &M) -> Self {
+        let mut put = Self::new(aggregate, sequence, state.encode_to_vec());
         put.state_type = Some(type_url::<M>());
         put
-    }
-
-    /// Puts it on a named edition.
-    pub fn edition(mut self, edition: impl Into<String>) -> Self {
-        self.edition = Some(edition.into());
-        self
     }
 
     /// Sets the retention.
@@ -200,8 +173,8 @@ impl EventStore {
     /// ([`SnapshotPut::stored`] is false). Fails with
     /// [`Error::SnapshotBeyondHead`] when the aggregate has no event at `sequence`.
     #[tracing::instrument(name = "angzarr.put_snapshot", skip_all, err,
-                          fields(domain = %put.domain, edition = edition_or_main(put.edition.as_deref()),
-                                 root = %put.root, sequence = put.sequence, bytes = put.state.len()))]
+                          fields(domain = %put.aggregate.domain(), edition = %put.aggregate.edition(),
+                                 root = %put.aggregate.root(), sequence = put.sequence, bytes = put.state.len()))]
     pub async fn put_snapshot<'c>(
         &self,
         db: impl Into<Db<'c>>,
@@ -209,12 +182,12 @@ impl EventStore {
     ) -> Result<SnapshotPut> {
         let mut conn = self.conn(db).await?;
         let row = sqlx::query(include_str!("sql/put_snapshot.sql"))
-            .bind(&put.domain)
-            .bind(put.root)
+            .bind(put.aggregate.domain())
+            .bind(put.aggregate.root())
             .bind(put.sequence)
             .bind(&put.state)
             .bind(put.retention.as_sql())
-            .bind(edition_or_main(put.edition.as_deref()))
+            .bind(put.aggregate.edition())
             .bind(put.state_type.as_deref())
             .fetch_one(&mut *conn)
             .await?;
@@ -228,21 +201,19 @@ impl EventStore {
     /// Snapshots belong to one edition here; [`load_aggregate`](Self::load_aggregate) also
     /// uses main's snapshots that a named edition shares.
     #[tracing::instrument(name = "angzarr.get_snapshot", skip_all, err,
-                          fields(domain = domain, edition = edition_or_main(edition), root = %root))]
+                          fields(domain = aggregate.domain(), edition = aggregate.edition(), root = %aggregate.root()))]
     pub async fn get_snapshot<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
+        aggregate: &AggregateId,
         max_sequence: Option<i64>,
-        edition: Option<&str>,
     ) -> Result<Option<Snapshot>> {
         let mut conn = self.conn(db).await?;
         let row = sqlx::query(include_str!("sql/get_snapshot.sql"))
-            .bind(domain)
-            .bind(root)
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
             .bind(max_sequence)
-            .bind(edition_or_main(edition))
+            .bind(aggregate.edition())
             .fetch_optional(&mut *conn)
             .await?;
         row.map(|r| Snapshot::from_row(&r, "state", "state_type"))
@@ -252,19 +223,17 @@ impl EventStore {
     /// Drops every snapshot of the aggregate in `edition` (e.g. after the state's shape
     /// changed); returns how many.
     #[tracing::instrument(name = "angzarr.delete_snapshots", skip_all, err,
-                          fields(domain = domain, edition = edition_or_main(edition), root = %root))]
+                          fields(domain = aggregate.domain(), edition = aggregate.edition(), root = %aggregate.root()))]
     pub async fn delete_snapshots<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        domain: &str,
-        root: Uuid,
-        edition: Option<&str>,
+        aggregate: &AggregateId,
     ) -> Result<i64> {
         let mut conn = self.conn(db).await?;
         Ok(sqlx::query_scalar(include_str!("sql/delete_snapshots.sql"))
-            .bind(domain)
-            .bind(root)
-            .bind(edition_or_main(edition))
+            .bind(aggregate.domain())
+            .bind(aggregate.root())
+            .bind(aggregate.edition())
             .fetch_one(&mut *conn)
             .await?)
     }

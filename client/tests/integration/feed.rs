@@ -159,7 +159,7 @@ async fn consumer_group_members_split_the_feed_by_aggregate() {
                 .member(member, 3);
             for e in store.read_feed(store.pool(), &q, 1000).await.unwrap() {
                 let expected = store
-                    .feed_member(store.pool(), &domain, e.event.root, 3, None)
+                    .feed_member(store.pool(), &AggregateId::new(&domain, e.event.root), 3)
                     .await
                     .unwrap();
                 assert_eq!(expected, member);

@@ -23,7 +23,7 @@ async fn discovery_lists_domains_roots_and_next_sequences() {
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     assert_eq!(
         store
-            .next_sequence(store.pool(), &domain, a, None)
+            .next_sequence(store.pool(), &AggregateId::new(&domain, a))
             .await
             .unwrap(),
         0
@@ -60,33 +60,36 @@ async fn discovery_lists_domains_roots_and_next_sequences() {
     );
     assert_eq!(
         store
-            .next_sequence(store.pool(), &domain, a, None)
+            .next_sequence(store.pool(), &AggregateId::new(&domain, a))
             .await
             .unwrap(),
         3
     );
 
     let key = store
-        .aggregate_lock_key(store.pool(), &domain, a, None)
+        .aggregate_lock_key(store.pool(), &AggregateId::new(&domain, a))
         .await
         .unwrap();
     assert_eq!(
         key,
         store
-            .aggregate_lock_key(store.pool(), &domain, a, Some("angzarr"))
+            .aggregate_lock_key(
+                store.pool(),
+                &AggregateId::new(&domain, a).in_edition("angzarr")
+            )
             .await
             .unwrap()
     );
     assert_ne!(
         key,
         store
-            .aggregate_lock_key(store.pool(), &domain, b, None)
+            .aggregate_lock_key(store.pool(), &AggregateId::new(&domain, b))
             .await
             .unwrap()
     );
 
     let shown = store
-        .show_stream(store.pool(), &domain, a, None)
+        .show_stream(store.pool(), &AggregateId::new(&domain, a))
         .await
         .unwrap();
     assert_eq!(
@@ -112,22 +115,24 @@ async fn history_as_of_a_sequence_or_a_time() {
         .await
         .unwrap();
     let as_of = store
-        .read_as_of_sequence(store.pool(), &domain, a, 1, None)
+        .read_as_of_sequence(store.pool(), &AggregateId::new(&domain, a), 1)
         .await
         .unwrap();
     assert_eq!(as_of.iter().map(|e| e.sequence).collect::<Vec<_>>(), [0, 1]);
     let later = store
-        .read_as_of_time(store.pool(), &domain, a, chrono::Utc::now(), None)
+        .read_as_of_time(
+            store.pool(),
+            &AggregateId::new(&domain, a),
+            chrono::Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(later.len(), 3);
     let before = store
         .read_as_of_time(
             store.pool(),
-            &domain,
-            a,
+            &AggregateId::new(&domain, a),
             chrono::Utc::now() - chrono::TimeDelta::hours(1),
-            None,
         )
         .await
         .unwrap();
@@ -243,7 +248,7 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
     let beyond = store
         .put_snapshot(
             store.pool(),
-            &PutSnapshot::json(&domain, root, 5, &99).unwrap(),
+            &PutSnapshot::json(AggregateId::new(&domain, root), 5, &99).unwrap(),
         )
         .await
         .unwrap_err();
@@ -256,7 +261,7 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
     let put = store
         .put_snapshot(
             store.pool(),
-            &PutSnapshot::json(&domain, root, 2, &3i64)
+            &PutSnapshot::json(AggregateId::new(&domain, root), 2, &3i64)
                 .unwrap()
                 .retention(Retention::Persist),
         )
@@ -264,7 +269,7 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
         .unwrap();
     assert_eq!((put.stored, put.removed), (true, 0));
     let snap = store
-        .get_snapshot(store.pool(), &domain, root, None, None)
+        .get_snapshot(store.pool(), &AggregateId::new(&domain, root), None)
         .await
         .unwrap()
         .unwrap();
@@ -273,7 +278,7 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
         (2, Retention::Persist, 3)
     );
     assert!(store
-        .get_snapshot(store.pool(), &domain, root, Some(1), None)
+        .get_snapshot(store.pool(), &AggregateId::new(&domain, root), Some(1))
         .await
         .unwrap()
         .is_none());
@@ -316,7 +321,7 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
         seconds: 7,
         nanos: 0,
     };
-    let transient = PutSnapshot::json(&domain, root, 3, &6i64)
+    let transient = PutSnapshot::json(AggregateId::new(&domain, root), 3, &6i64)
         .unwrap()
         .retention(Retention::Transient);
     store.put_snapshot(store.pool(), &transient).await.unwrap();
@@ -324,7 +329,7 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
     let put = store
         .put_snapshot(
             store.pool(),
-            &PutSnapshot::message(&domain, root, 4, &stamp),
+            &PutSnapshot::message(AggregateId::new(&domain, root), 4, &stamp),
         )
         .await
         .unwrap();
@@ -333,13 +338,13 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
     let late = store
         .put_snapshot(
             store.pool(),
-            &PutSnapshot::json(&domain, root, 1, &1i64).unwrap(),
+            &PutSnapshot::json(AggregateId::new(&domain, root), 1, &1i64).unwrap(),
         )
         .await
         .unwrap();
     assert!(!late.stored);
     let snap = store
-        .get_snapshot(store.pool(), &domain, root, None, None)
+        .get_snapshot(store.pool(), &AggregateId::new(&domain, root), None)
         .await
         .unwrap()
         .unwrap();
@@ -351,13 +356,13 @@ async fn snapshots_and_loading_replay_only_what_follows_the_snapshot() {
 
     assert_eq!(
         store
-            .delete_snapshots(store.pool(), &domain, root, None)
+            .delete_snapshots(store.pool(), &AggregateId::new(&domain, root))
             .await
             .unwrap(),
         2
     );
     assert!(store
-        .get_snapshot(store.pool(), &domain, root, None, None)
+        .get_snapshot(store.pool(), &AggregateId::new(&domain, root), None)
         .await
         .unwrap()
         .is_none());
@@ -397,7 +402,10 @@ async fn editions_are_created_listed_and_discarded() {
     // The edition shares main's events 0..=1 and continues at 2.
     assert_eq!(
         store
-            .next_sequence(store.pool(), &domain, root, Some(&name))
+            .next_sequence(
+                store.pool(),
+                &AggregateId::new(&domain, root).in_edition(&name)
+            )
             .await
             .unwrap(),
         2
@@ -533,7 +541,11 @@ async fn event_books_round_trip() {
     );
 
     let read: EventBook = store
-        .read_event_book(store.pool(), &domain, root, None, true)
+        .read_event_book(
+            store.pool(),
+            &AggregateId::new(&domain, root),
+            Snapshots::Use,
+        )
         .await
         .unwrap();
     assert_eq!(read.next_sequence, 2);
