@@ -129,6 +129,18 @@ pub enum Error {
         actual: String,
     },
 
+    /// A stored event's type is not one the application's event type knows (see
+    /// [`DomainEvent`](crate::DomainEvent)): written by a newer version, or by someone else.
+    #[error("unknown event type {event_type:?}")]
+    UnknownEventType {
+        /// The stored type.
+        event_type: String,
+    },
+
+    /// A protobuf message could not be encoded.
+    #[error("protobuf encoding: {0}")]
+    ProtobufEncode(#[from] prost::EncodeError),
+
     /// Any other database or connection error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -138,6 +150,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    #[doc(hidden)]
+    pub fn from_encode(e: prost::EncodeError) -> Self {
+        Error::ProtobufEncode(e)
+    }
+
     /// An [`Error::InvalidArgument`] raised by the client itself.
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Error::InvalidArgument {

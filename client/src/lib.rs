@@ -103,6 +103,11 @@
 //! }
 //! ```
 //!
+//! Your event enum can map itself to types and payloads: mark a serde enum with [`JsonEvent`]
+//! (the variant name is the event type) or declare an enum of protobuf messages with
+//! [`prost_events!`]; then `NewEvent::from_domain(&event)` and `recorded.decode::<MyEvent>()`,
+//! where a type the enum does not know is [`Error::UnknownEventType`].
+//!
 //! Payloads are bytes. [`NewEvent::json`] / [`RecordedEvent::json`] use serde JSON;
 //! [`NewEvent::message`] / [`RecordedEvent::message`] pack protobuf messages the way angzarr does
 //! (`google.protobuf.Any`: the type URL is the event type), and [`Append::to_event_book`],
@@ -301,6 +306,7 @@ mod retry;
 mod snapshots;
 mod store;
 mod telemetry;
+mod typed;
 
 pub use aggregate::AggregateId;
 pub use append::{Append, Appended, Expected};
@@ -321,10 +327,15 @@ pub use projection::{
     handler_fn, FnHandler, Handler, HandlerError, PoisonPolicy, ProjectionError, ProjectionRunner,
     SkipCallback,
 };
+#[doc(hidden)]
+pub use prost_types as __prost_types;
 pub use read::ReadStream;
 pub use retry::{RetryPolicy, Retryable};
 pub use snapshots::{PutSnapshot, Retention, Snapshot, SnapshotPut};
 pub use store::{EventStore, Health, SUPPORTED_EXTENSION_VERSIONS};
+#[doc(hidden)]
+pub use typed::__is_message;
+pub use typed::{DomainEvent, JsonEvent};
 
 /// angzarr's storage messages (EventBook, EventPage, Cover, ...), re-exported.
 pub use angzarr_store_proto as proto;

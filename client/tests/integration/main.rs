@@ -12,3 +12,4 @@ mod install;
 mod projection;
 mod read;
 mod storage;
+mod typed;
