@@ -278,6 +278,11 @@
 //! `angzarr_client_projection_lag_seconds{consumer}`. A health check for probes is
 //! [`EventStore::ping`].
 //!
+//! ## Testing your application
+//!
+//! With feature `testing`, [`testing::TestDatabase::create`]`(url)` gives each test a database
+//! of its own with the extension, dropped at the end.
+//!
 //! ## Example and tests
 //!
 //! `cargo run -p angzarr_store_client --example bank_account` (with `DATABASE_URL` set) runs a
@@ -306,6 +311,8 @@ mod retry;
 mod snapshots;
 mod store;
 mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod typed;
 
 pub use aggregate::AggregateId;
