@@ -280,14 +280,16 @@
 //!
 //! ## Testing your application
 //!
-//! With feature `testing`, [`testing::TestDatabase::create`]`(url)` gives each test a database
+//! With feature `testing`, `testing::TestDatabase::create(url)` gives each test a database
 //! of its own with the extension, dropped at the end.
 //!
 //! ## Example and tests
 //!
-//! `cargo run -p angzarr_store_client --example bank_account` (with `DATABASE_URL` set) runs a
-//! bank account: commands decided on loaded state, racing tellers retried, an atomic transfer,
-//! and a projector that keeps its checkpoint. The integration tests in `client/tests/` run
+//! Examples, each run with `DATABASE_URL` set (`cargo run -p angzarr_store_client --example
+//! NAME`): `bank_account` (commands decided on loaded state, racing tellers retried, an atomic
+//! transfer, a hand-written projector that keeps its checkpoint), `projector` (the projection
+//! runner with a consumer group, standbys, readiness and shutdown) and `editions` (a what-if
+//! branch written, read and discarded). The integration tests in `client/tests/` run
 //! against a real server: `ANGZARR_TEST_DATABASE_URL=postgres://... cargo test -p
 //! angzarr_store_client` (default `postgres://postgres@127.0.0.1:55432/angzarr_test`).
 
