@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use angzarr_store_client::{AggregateId, Append, EventStore, Expected, NewEvent, ReadStream};
+use angzarr_store_client::{
+    AggregateId, Append, EventStore, Expected, NewEdition, NewEvent, ReadStream,
+};
 use futures_util::TryStreamExt;
 use uuid::Uuid;
 
@@ -45,7 +47,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let edition = format!("what-if-{}", Uuid::new_v4().simple());
     let divergences: BTreeMap<String, i64> = [(domain.clone(), 2)].into_iter().collect();
     store
-        .create_edition(store.pool(), &edition, &divergences, None)
+        .create_edition(
+            store.pool(),
+            &NewEdition {
+                divergences,
+                ..NewEdition::named(&edition)
+            },
+        )
         .await?;
     let what_if = game.clone().in_edition(&edition);
     let _ = store

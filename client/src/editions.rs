@@ -28,34 +28,76 @@ pub struct EditionInfo {
     pub created_at: Option<DateTime<Utc>>,
 }
 
+/// A new edition and where it diverges from main, for [`EventStore::create_edition`].
+///
+/// ```
+/// use angzarr_store_client::NewEdition;
+/// let e = NewEdition::named("what-if").diverge_at_sequence("table", 12);
+/// assert_eq!(e.divergences["table"], 12);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a NewEdition does nothing until passed to EventStore::create_edition"]
+pub struct NewEdition {
+    /// Its name.
+    pub name: String,
+    /// Per domain, the sequence where it diverges: `{"player": 5}` shares main's events 0..=4
+    /// of every player aggregate.
+    pub divergences: BTreeMap<String, i64>,
+    /// Main events created before this time are shared.
+    pub diverged_at: Option<DateTime<Utc>>,
+}
+
+impl NewEdition {
+    /// Edition `name`; without divergence points it diverges at each aggregate's first own
+    /// event.
+    pub fn named(name: impl Into<String>) -> Self {
+        NewEdition {
+            name: name.into(),
+            divergences: BTreeMap::new(),
+            diverged_at: None,
+        }
+    }
+
+    /// Shares main's events below `sequence` of every aggregate in `domain`.
+    pub fn diverge_at_sequence(mut self, domain: impl Into<String>, sequence: i64) -> Self {
+        self.divergences.insert(domain.into(), sequence);
+        self
+    }
+
+    /// Shares main's events created before `time` (the earlier point wins).
+    pub fn diverge_at_time(mut self, time: DateTime<Utc>) -> Self {
+        self.diverged_at = Some(time);
+        self
+    }
+}
+
 impl EventStore {
-    /// Creates edition `name`, optionally pinning where it diverges from main: per domain at a
-    /// sequence (`{"player": 5}` shares main's events 0..=4 of every player aggregate), and/or
-    /// at a time (main events created before it are shared); the earlier point wins. Fails with
+    /// Creates an edition, optionally pinning where it diverges from main: per domain at a
+    /// sequence, and/or at a time; the earlier point wins. Fails with
     /// [`Error::AlreadyExists`](crate::Error::AlreadyExists) when it exists,
     /// [`Error::InvalidState`](crate::Error::InvalidState) when events were already written to
     /// it, and [`Error::ProtectedEdition`](crate::Error::ProtectedEdition) for main.
     ///
     /// ```no_run
     /// # async fn demo(store: angzarr_store_client::EventStore) -> angzarr_store_client::Result<()> {
-    /// let divergences = [("table".to_string(), 12)].into_iter().collect();
-    /// store.create_edition(store.pool(), "what-if", &divergences, None).await?;
+    /// use angzarr_store_client::NewEdition;
+    /// store
+    ///     .create_edition(store.pool(), &NewEdition::named("what-if").diverge_at_sequence("table", 12))
+    ///     .await?;
     /// # Ok(()) }
     /// ```
-    #[tracing::instrument(name = "angzarr.create_edition", skip_all, err, fields(edition = name))]
+    #[tracing::instrument(name = "angzarr.create_edition", skip_all, err, fields(edition = %edition.name))]
     pub async fn create_edition<'c>(
         &self,
         db: impl Into<Db<'c>>,
-        name: &str,
-        divergences: &BTreeMap<String, i64>,
-        diverged_at: Option<DateTime<Utc>>,
+        edition: &NewEdition,
     ) -> Result<()> {
         let mut conn = self.conn(db).await?;
-        let divergences = (!divergences.is_empty()).then_some(Json(divergences));
+        let divergences = (!edition.divergences.is_empty()).then_some(Json(&edition.divergences));
         sqlx::query(include_str!("sql/create_edition.sql"))
-            .bind(name)
+            .bind(&edition.name)
             .bind(divergences)
-            .bind(diverged_at)
+            .bind(edition.diverged_at)
             .execute(&mut *conn)
             .await?;
         Ok(())

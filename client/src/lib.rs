@@ -322,7 +322,7 @@ pub use append::{Append, Appended, Expected};
 pub use builder::EventStoreBuilder;
 pub use correlation::ShownEvent;
 pub use db::Db;
-pub use editions::EditionInfo;
+pub use editions::{EditionInfo, NewEdition};
 pub use error::{
     Error, Result, SQLSTATE_IMMUTABLE, SQLSTATE_PROTECTED_EDITION, SQLSTATE_SEQUENCE_CONFLICT,
     SQLSTATE_SNAPSHOT_BEYOND_HEAD,
@@ -332,6 +332,7 @@ pub use event_book::{cover_root, proto_uuid};
 pub use feed::{Checkpoint, CheckpointSaved, FeedEvent, FeedPosition, FeedQuery, NOTIFY_CHANNEL};
 pub use load::{LoadedAggregate, LoadedEvent, Snapshots};
 pub use ops::{FeedLag, IntegrityProblem};
+pub use positions::ResetScope;
 pub use projection::{
     handler_fn, FnHandler, Handler, HandlerError, PoisonPolicy, ProjectionError, ProjectionRunner,
     SkipCallback,

@@ -6,6 +6,15 @@ use crate::db::Db;
 use crate::error::Result;
 use crate::store::EventStore;
 
+/// Which of a handler's positions [`EventStore::reset_positions`] forgets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetScope<'a> {
+    /// Every domain's.
+    AllDomains,
+    /// Only this domain's.
+    Domain(&'a str),
+}
+
 impl EventStore {
     /// Records that `handler` has processed the aggregate up to `sequence` and returns the
     /// stored position. A lower or equal sequence changes nothing (redelivered or reordered
@@ -66,17 +75,21 @@ impl EventStore {
             .await?)
     }
 
-    /// Forgets `handler`'s positions (all, or only `domain`'s) so it rebuilds from the start;
-    /// returns how many were deleted. The one deliberate way back.
+    /// Forgets `handler`'s positions (in every domain, or in one) so it rebuilds from the
+    /// start; returns how many were deleted. The one deliberate way back.
     #[tracing::instrument(name = "angzarr.reset_positions", skip_all, err,
-                          fields(handler = handler, domain = domain))]
+                          fields(handler = handler, scope = ?scope))]
     pub async fn reset_positions<'c>(
         &self,
         db: impl Into<Db<'c>>,
         handler: &str,
-        domain: Option<&str>,
+        scope: ResetScope<'_>,
     ) -> Result<i64> {
         let mut conn = self.conn(db).await?;
+        let domain = match scope {
+            ResetScope::AllDomains => None,
+            ResetScope::Domain(d) => Some(d),
+        };
         Ok(sqlx::query_scalar(include_str!("sql/reset_positions.sql"))
             .bind(handler)
             .bind(domain)

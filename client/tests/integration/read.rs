@@ -3,7 +3,7 @@
 use crate::common;
 
 use angzarr_store_client::{
-    AggregateId, Append, EventStore, Expected, NewEvent, ReadStream, RecordedEvent,
+    AggregateId, Append, EventStore, Expected, NewEdition, NewEvent, ReadStream, RecordedEvent,
 };
 use futures_util::TryStreamExt;
 use uuid::Uuid;
@@ -136,9 +136,16 @@ async fn a_named_edition_reads_main_history_then_its_own() {
     let root = Uuid::new_v4();
     seed(&store, &domain, root, 4).await;
     let edition = format!("what-if-{}", Uuid::new_v4().simple());
-    let divergence = [(domain.clone(), 4)].into_iter().collect();
+    let divergence: std::collections::BTreeMap<String, i64> =
+        [(domain.clone(), 4)].into_iter().collect();
     store
-        .create_edition(store.pool(), &edition, &divergence, None)
+        .create_edition(
+            store.pool(),
+            &NewEdition {
+                divergences: divergence.clone(),
+                ..NewEdition::named(&edition)
+            },
+        )
         .await
         .unwrap();
 

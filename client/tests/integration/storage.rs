@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use angzarr_store_client::proto::EventBook;
 use angzarr_store_client::{
-    AggregateId, Append, Error, Expected, NewEvent, PutSnapshot, Retention, Snapshots,
-    SQLSTATE_PROTECTED_EDITION,
+    AggregateId, Append, Error, Expected, NewEdition, NewEvent, PutSnapshot, ResetScope, Retention,
+    Snapshots, SQLSTATE_PROTECTED_EDITION,
 };
 use uuid::Uuid;
 
@@ -199,7 +199,7 @@ async fn positions_only_move_forward_until_reset() {
 
     assert_eq!(
         store
-            .reset_positions(store.pool(), &handler, Some(&domain))
+            .reset_positions(store.pool(), &handler, ResetScope::Domain(&domain))
             .await
             .unwrap(),
         1
@@ -384,16 +384,22 @@ async fn editions_are_created_listed_and_discarded() {
     let name = format!("what-if-{}", Uuid::new_v4().simple());
     let divergences: BTreeMap<String, i64> = [(domain.clone(), 2)].into_iter().collect();
     store
-        .create_edition(store.pool(), &name, &divergences, None)
+        .create_edition(
+            store.pool(),
+            &NewEdition {
+                divergences: divergences.clone(),
+                ..NewEdition::named(&name)
+            },
+        )
         .await
         .unwrap();
     let again = store
-        .create_edition(store.pool(), &name, &BTreeMap::new(), None)
+        .create_edition(store.pool(), &NewEdition::named(&name))
         .await
         .unwrap_err();
     assert!(matches!(again, Error::AlreadyExists { .. }), "{again:?}");
     let main = store
-        .create_edition(store.pool(), "angzarr", &BTreeMap::new(), None)
+        .create_edition(store.pool(), &NewEdition::named("angzarr"))
         .await
         .unwrap_err();
     assert!(matches!(main, Error::ProtectedEdition { .. }), "{main:?}");
