@@ -7,7 +7,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! angzarr_store_client = "0.1"            # features = ["tls"] for servers that require SSL
+//! angzarr_store_client = "0.2"            # features = ["tls"] for servers that require SSL
 //! tokio = { version = "1", features = ["macros", "rt-multi-thread"] }
 //! ```
 //!
@@ -246,6 +246,8 @@
 //! | `read_correlation`, `read_correlation_books` | [`EventStore::read_correlation`], [`EventStore::read_correlation_books`] |
 //! | `list_domains`, `list_roots`, `next_sequence` | [`EventStore::list_domains`], [`EventStore::list_roots`], [`EventStore::next_sequence`] |
 //! | `append_event_book`, `read_event_book`, `event_book_to_json` | [`EventStore::append_event_book`], [`EventStore::read_event_book`], [`EventStore::event_book_to_json`] |
+//! | `read_feed` + `save_feed_position` in one transaction, fenced | [`EventStore::projection`] → [`ProjectionRunner`] |
+//! | `pg_extension` | [`EventStore::ping`], [`EventStore::check_extension`] |
 //! | `feed_lag`, `check_integrity` | [`EventStore::feed_lag`], [`EventStore::check_integrity`] |
 //! | `aggregate_lock_key`, `show_stream` | [`EventStore::aggregate_lock_key`], [`EventStore::show_stream`] |
 //!
