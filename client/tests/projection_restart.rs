@@ -24,19 +24,23 @@ async fn a_runner_applies_every_event_once_across_a_server_restart() {
     let store = common::store().await;
     let domain = common::domain("proj_restart");
     let model = ReadModel::create(&store).await;
+    let consumer = format!("restart-{}", Uuid::new_v4().simple());
     let runner = store
-        .projection(
-            format!("restart-{}", Uuid::new_v4().simple()),
-            FeedQuery::new().domains([domain.clone()]),
-        )
+        .projection(consumer.clone(), FeedQuery::new().domains([domain.clone()]))
         .with_batch_size(5)
         .with_lease_check(Duration::from_millis(500));
     let mut ready = runner.caught_up();
-    let handler = model.handler("r");
+    // Slow enough that the restart lands inside a batch's transaction.
+    let handler = model.slow_handler("r", Duration::from_millis(10));
     let task = tokio::spawn(async move { runner.run(handler).await });
 
     let writer = write_events(&store, &domain, 4, 60, Duration::from_millis(5));
     tokio::time::sleep(Duration::from_millis(400)).await;
+    let leader_before = lease_holder(&store, &consumer).await;
+    assert!(
+        leader_before.is_some(),
+        "the runner leads before the restart"
+    );
     let status = tokio::task::spawn_blocking(move || {
         std::process::Command::new("sh")
             .args(["-c", &restart])
@@ -62,5 +66,8 @@ async fn a_runner_applies_every_event_once_across_a_server_restart() {
         .expect("the runner reports it is caught up")
         .unwrap();
     assert!(!task.is_finished(), "the runner survived the restart");
+    // It lost its lease with its session and took it again on a new one.
+    let leader_after = lease_holder(&store, &consumer).await;
+    assert!(leader_after.is_some() && leader_after != leader_before);
     task.abort();
 }

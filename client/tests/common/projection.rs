@@ -34,18 +34,25 @@ impl ReadModel {
 
     /// Inserts a row per event, tagged with `applier`.
     pub fn handler(&self, applier: &'static str) -> impl Handler {
-        self.poisonable(applier, Arc::default())
+        self.poisonable(applier, Arc::default(), Duration::from_millis(1))
+    }
+
+    /// Like [`handler`](Self::handler), taking `delay` per event, so the runner is inside a
+    /// transaction most of the time.
+    pub fn slow_handler(&self, applier: &'static str, delay: Duration) -> impl Handler {
+        self.poisonable(applier, Arc::default(), delay)
     }
 
     /// Like [`handler`](Self::handler), but fails on payload `poison`, counting the attempts.
     pub fn poisonable_handler(&self, attempts: Arc<AtomicUsize>) -> impl Handler {
-        self.poisonable("p", attempts)
+        self.poisonable("p", attempts, Duration::from_millis(1))
     }
 
     fn poisonable(
         &self,
         applier: &'static str,
         attempts: Arc<AtomicUsize>,
+        delay: Duration,
     ) -> FnHandler<
         impl for<'a> FnMut(
                 &'a angzarr_store_client::FeedEvent,
@@ -72,7 +79,7 @@ impl ReadModel {
                     .execute(&mut *tx)
                     .await?;
                 // Widen the window in which two runners overlap.
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                tokio::time::sleep(delay).await;
                 Ok(())
             })
         })
@@ -191,6 +198,19 @@ pub async fn terminate_lease_holders(store: &EventStore, consumer: &str) -> i64 
     )
     .bind(consumer)
     .fetch_one(store.pool())
+    .await
+    .unwrap()
+}
+
+/// The backend holding `consumer`'s runner lease, if any.
+pub async fn lease_holder(store: &EventStore, consumer: &str) -> Option<i32> {
+    sqlx::query_scalar(
+        "SELECT pid FROM pg_catalog.pg_locks \
+          WHERE locktype = 'advisory' AND granted AND objsubid = 2 \
+            AND classid = x'616e7a01'::int4::oid AND objid = pg_catalog.hashtext($1)::oid",
+    )
+    .bind(consumer)
+    .fetch_optional(store.pool())
     .await
     .unwrap()
 }
