@@ -282,8 +282,12 @@
 //!
 //! ## Testing your application
 //!
-//! With feature `testing`, `testing::TestDatabase::create(url)` gives each test a database
-//! of its own with the extension, dropped at the end.
+//! Write command handlers against [`AggregateStore`] (load an aggregate, append a decision):
+//! [`EventStore`] implements it, and so does [`InMemoryStore`], which keeps the server's
+//! sequence, conflict, idempotency and edition rules in memory for unit tests without a server
+//! (the client's contract tests run against both). For integration tests, feature `testing`
+//! gives each test a database of its own with the extension, dropped at the end:
+//! `testing::TestDatabase::create(url)`.
 //!
 //! ## Example and tests
 //!
@@ -307,6 +311,7 @@ mod event;
 mod event_book;
 mod feed;
 mod load;
+mod memory;
 mod ops;
 mod positions;
 mod projection;
@@ -333,6 +338,7 @@ pub use event::{NewEvent, RecordedEvent, MAIN_EDITION};
 pub use event_book::{cover_root, proto_uuid};
 pub use feed::{Checkpoint, CheckpointSaved, FeedEvent, FeedPosition, FeedQuery, NOTIFY_CHANNEL};
 pub use load::{LoadedAggregate, LoadedEvent, Snapshots};
+pub use memory::{AggregateStore, InMemoryStore};
 pub use ops::{FeedLag, IntegrityProblem};
 pub use positions::ResetScope;
 pub use projection::{

@@ -7,6 +7,7 @@ mod common;
 
 mod append;
 mod concurrency;
+mod contract;
 mod feed;
 mod install;
 mod projection;
