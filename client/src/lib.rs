@@ -294,8 +294,9 @@
 //! Examples, each run with `DATABASE_URL` set (`cargo run -p angzarr_store_client --example
 //! NAME`): `bank_account` (commands decided on loaded state, racing tellers retried, an atomic
 //! transfer, a hand-written projector that keeps its checkpoint), `projector` (the projection
-//! runner with a consumer group, standbys, readiness and shutdown) and `editions` (a what-if
-//! branch written, read and discarded). The integration tests in `client/tests/` run
+//! runner with a consumer group, standbys, readiness and shutdown), `editions` (a what-if
+//! branch written, read and discarded) and `web_handler` (an axum handler that loads, decides,
+//! appends and writes an outbox row in one transaction; conflicts become HTTP 409). The integration tests in `client/tests/` run
 //! against a real server: `ANGZARR_TEST_DATABASE_URL=postgres://... cargo test -p
 //! angzarr_store_client` (default `postgres://postgres@127.0.0.1:55432/angzarr_test`).
 
