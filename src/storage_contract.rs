@@ -88,7 +88,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/view_events_pretty.sql",
     name = "view_events_pretty",
-    requires = ["fn_read_stream", functions::payload_json]
+    requires = ["fn_read_stream", "fn_payload_json"]
 );
 extension_sql_file!(
     "../sql/fn_event_book.sql",
