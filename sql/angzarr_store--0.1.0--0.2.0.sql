@@ -22,60 +22,14 @@ COMMENT ON FUNCTION angzarr.aggregate_lock_key(text, uuid, text) IS
 
 -- ---------------------------------------------------------------------------------------------
 -- Editions: defining an edition and starting an aggregate in it serialise.
--- create_edition() and discard_edition() take the edition's lock (angzarr._lock_edition, which
--- the events trigger takes in shared mode when it appends an aggregate's first own event in a
--- named edition) before their checks, through angzarr._lock_edition_definition(), which also
--- refuses a REPEATABLE READ / SERIALIZABLE caller whose snapshot is older than the lock (40001).
--- Before, create_edition() could not see an uncommitted first append and defined a divergence
--- point below it, leaving a hole in the edition's history. check_integrity() now reports such
--- a hole. CREATE OR REPLACE drops SECURITY DEFINER, so it is set again as sql/roles.sql does.
-CREATE FUNCTION angzarr._lock_edition_definition(edition text)
-RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    v_snapshot pg_snapshot;
-    v_xid bigint;
-    v_committed bigint;
-BEGIN
-    PERFORM angzarr._lock_edition(edition);
-    IF current_setting('transaction_isolation') = 'read committed' THEN
-        RETURN;
-    END IF;
-    v_snapshot := pg_current_snapshot();
-    -- Transactions that were running when the snapshot was taken ...
-    SELECT x::text::bigint INTO v_committed
-      FROM pg_snapshot_xip(v_snapshot) x
-     WHERE pg_xact_status(x) = 'committed'
-     LIMIT 1;
-    -- ... and those that got their id after it, up to the newest id handed out.
-    IF v_committed IS NULL THEN
-        v_xid := pg_snapshot_xmax(v_snapshot)::text::bigint;
-        BEGIN
-            LOOP
-                IF pg_xact_status(v_xid::text::xid8) = 'committed' THEN
-                    v_committed := v_xid;
-                    EXIT;
-                END IF;
-                v_xid := v_xid + 1;
-            END LOOP;
-        EXCEPTION WHEN invalid_parameter_value THEN
-            -- pg_xact_status() refuses an id not handed out yet: every later one is checked.
-            NULL;
-        END;
-    END IF;
-    IF v_committed IS NOT NULL THEN
-        RAISE EXCEPTION 'could not serialize access to edition "%" due to a concurrent commit', edition
-            USING ERRCODE = '40001',
-                  DETAIL = format('Transaction %s committed after this transaction''s snapshot was taken (%s isolation); it may have written to the edition.',
-                                  v_committed, current_setting('transaction_isolation')),
-                  HINT = 'Retry the transaction, or create and discard editions under READ COMMITTED.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION angzarr._lock_edition_definition(text) IS
-    'Internal: locks an edition against appends that read its divergence points; raises 40001 when a transaction snapshot predates commits it cannot see.';
-REVOKE ALL ON FUNCTION angzarr._lock_edition_definition(text) FROM PUBLIC;
-
+-- create_edition() could not see an uncommitted first append to the edition it was defining
+-- and put a divergence point below it, leaving a hole in the edition's history. It now takes
+-- the edition's lock (angzarr._lock_edition, held in share mode by such appends) before its
+-- checks and counts the edition's events as committed after the lock, also under REPEATABLE
+-- READ. discard_edition() takes it too, so no append starts an aggregate in the edition while
+-- it runs, and refuses (40001) when its snapshot misses events it would leave behind.
+-- check_integrity() now reports a hole in a named edition's history. CREATE OR REPLACE drops
+-- SECURITY DEFINER, so it is set again as sql/roles.sql does.
 CREATE OR REPLACE FUNCTION angzarr.create_edition(
     name text,
     divergences jsonb DEFAULT NULL,
@@ -112,17 +66,13 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'Pass a sequence per domain, e.g. ''{"player": 5}''.';
     END IF;
     PERFORM angzarr._check_domain(d.key) FROM jsonb_each(coalesce(divergences, '{}')) d;
-    -- Appends that would start an aggregate in this edition wait from here on; the checks
-    -- below run after the lock, in statements of their own, so they see what such an append
-    -- committed while this call waited.
-    PERFORM angzarr._lock_edition_definition(v_name);
+    -- The count is taken through a snapshot newer than the lock, so it includes what an append
+    -- committed while this call waited, also under REPEATABLE READ.
+    v_events := angzarr._lock_edition(v_name);
     IF EXISTS (SELECT 1 FROM angzarr.editions e WHERE e.name = v_name) THEN
         RAISE EXCEPTION 'edition "%" already exists', v_name
             USING ERRCODE = '23505', HINT = 'Pick another name, or discard the edition first.';
     END IF;
-    SELECT sum((SELECT count(*) FROM angzarr.events e WHERE e.domain = p.domain AND e.edition = v_name))
-      INTO v_events
-      FROM angzarr._stored_domain_editions() p WHERE p.edition = v_name;
     IF v_events > 0 THEN
         RAISE EXCEPTION 'edition "%" already has events', v_name
             USING ERRCODE = '55000',
@@ -144,6 +94,7 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_name text := angzarr._edition(discard_edition.name);
     v_deleted bigint;
+    v_stored bigint;
 BEGIN
     IF v_name = 'angzarr' THEN
         RAISE EXCEPTION 'the main edition "angzarr" is protected'
@@ -153,19 +104,30 @@ BEGIN
                   HINT = 'Only named editions can be discarded; main''s history is immutable.';
     END IF;
     -- First keep appends from starting new aggregates in the edition, then wait for the
-    -- writers of its existing ones.
-    PERFORM angzarr._lock_edition_definition(v_name);
+    -- writers of its existing ones; after that nothing can be added to the edition, and the
+    -- second call counts what it holds through a snapshot newer than every lock.
+    PERFORM angzarr._lock_edition(v_name);
     PERFORM angzarr._lock_aggregate(k.domain, v_name, k.root)
        FROM (SELECT DISTINCT p.domain, r.root
                FROM angzarr._stored_domain_editions() p
               CROSS JOIN LATERAL angzarr._stored_roots(p.domain, p.edition) r
               WHERE p.edition = v_name
               ORDER BY p.domain, r.root) k;
+    v_stored := angzarr._lock_edition(v_name);
     PERFORM set_config('angzarr._discarding_edition', v_name, true);
     DELETE FROM angzarr.events e
      USING (SELECT p.domain FROM angzarr._stored_domain_editions() p WHERE p.edition = v_name) d
      WHERE e.domain = d.domain AND e.edition = v_name;
     GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    -- Under READ COMMITTED the DELETE's snapshot is newer than the locks and sees every event.
+    -- A REPEATABLE READ or SERIALIZABLE snapshot is older and misses those committed since.
+    IF v_deleted < v_stored THEN
+        RAISE EXCEPTION 'could not serialize access to edition "%" due to concurrent appends', v_name
+            USING ERRCODE = '40001',
+                  DETAIL = format('The edition holds %s events, %s of them visible to this transaction''s snapshot (%s).',
+                                  v_stored, v_deleted, current_setting('transaction_isolation')),
+                  HINT = 'Retry the transaction, or discard editions under READ COMMITTED.';
+    END IF;
     PERFORM set_config('angzarr._discarding_edition', '', true);
     PERFORM angzarr._forget_edition(v_name);
     DELETE FROM angzarr.snapshots s WHERE s.edition = v_name;
