@@ -23,6 +23,14 @@ DECLARE
     v_need bigint;
     v_offset bigint;
 BEGIN
+    -- Real clocks are nowhere near this (2^62 is 2^30 epochs of 2^32 ids); a value beyond it is
+    -- damage, and following it would leave new writers little room before bigint overflows.
+    IF moved_feed_tx > (1::bigint << 62) THEN
+        RAISE EXCEPTION 'feed_tx % is beyond the feed clock''s range', moved_feed_tx
+            USING ERRCODE = '22003',
+                  DETAIL = pg_catalog.format('The feed clock is not raised past %s (2^62).', 1::bigint << 62),
+                  HINT = 'Find the event or feed checkpoint with this feed_tx; it did not come from a real clock.';
+    END IF;
     v_need := moved_feed_tx - pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint + 1;
     SELECT c.xid_offset INTO v_offset FROM angzarr.feed_clock c;
     -- Usually nothing to do (a restore of rows from a cluster behind this one, or a raise that
@@ -53,7 +61,9 @@ COMMENT ON FUNCTION angzarr._advance_feed_clock(bigint, bigint) IS
 -- For operators: raises the feed clock past every stored event and feed checkpoint, and past
 -- at_least (a checkpoint a consumer keeps outside this database), and the position counter past
 -- every stored position. Restores and logical replication do this by themselves; this is for
--- checkpoints kept elsewhere, or rows loaded with triggers disabled. Harmless to repeat.
+-- checkpoints kept elsewhere, or rows loaded with triggers disabled. Harmless to repeat. It
+-- trusts every stored checkpoint, also ones saved with save_feed_position() (which never move
+-- the clock by themselves); feed_tx beyond 2^62 is refused (22003).
 CREATE FUNCTION angzarr.advance_feed_clock(at_least bigint DEFAULT 0)
 RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
 BEGIN

@@ -122,6 +122,10 @@ pub fn before_commit() {
     let Some(moved_feed_tx) = s.moved_feed_tx else {
         return;
     };
+    if clock_table().is_none() {
+        // A schema from before the feed clock: nothing to raise (see read_offset).
+        return;
+    }
     // Forget first: the raise runs SQL, and a retry after an error must not see a stale note.
     CLOCK.set(TxClock {
         moved_feed_tx: None,
@@ -152,19 +156,18 @@ pub fn before_commit() {
 /// Reads `O` through the latest snapshot, not the transaction's: a REPEATABLE READ writer that
 /// started before a raise committed must still stamp with the raised value (see
 /// `sql/fn_feed_clock.sql` for why that matters).
+///
+/// A schema from before the feed clock (0.1.0, between installing this library and `ALTER
+/// EXTENSION angzarr_store UPDATE`) has no `angzarr.feed_clock`: the offset is then 0, which is
+/// what that schema's readers assume.
 fn read_offset() -> i64 {
-    // SAFETY: catalog lookups and a heap scan of a one-row table inside a transaction; every
-    // resource is released before anything can raise an error.
+    let Some(relid) = clock_table() else {
+        return 0;
+    };
+    // SAFETY: a heap scan of a one-row table inside a transaction; every resource is released
+    // before anything can raise an error.
     let found = unsafe {
-        let nsp = pg_sys::get_namespace_oid(c"angzarr".as_ptr(), true);
-        let relid = if nsp == pg_sys::InvalidOid {
-            pg_sys::InvalidOid
-        } else {
-            pg_sys::get_relname_relid(c"feed_clock".as_ptr(), nsp)
-        };
-        if relid == pg_sys::InvalidOid {
-            None
-        } else {
+        {
             let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
             let rel = pg_sys::table_open(relid, lockmode);
             let desc = (*rel).rd_att;
@@ -214,6 +217,19 @@ fn read_offset() -> i64 {
             unreachable!("ereport(ERROR) returned")
         }
     }
+}
+
+/// `angzarr.feed_clock`, or `None` when the schema predates it.
+fn clock_table() -> Option<pg_sys::Oid> {
+    // SAFETY: syscache lookups inside a transaction.
+    let relid = unsafe {
+        let nsp = pg_sys::get_namespace_oid(c"angzarr".as_ptr(), true);
+        if nsp == pg_sys::InvalidOid {
+            return None;
+        }
+        pg_sys::get_relname_relid(c"feed_clock".as_ptr(), nsp)
+    };
+    (relid != pg_sys::InvalidOid).then_some(relid)
 }
 
 /// BEFORE INSERT OR UPDATE trigger on `angzarr.feed_positions`: a checkpoint written directly
