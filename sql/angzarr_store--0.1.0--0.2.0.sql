@@ -70,9 +70,12 @@ BEGIN
     LOCK TABLE angzarr.events IN SHARE MODE;
     -- A new statement takes a new snapshot (READ COMMITTED): the oldest id running now.
     v_need := moved_feed_tx - pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint + 1;
+    -- The clock's guard drops rows applied by logical replication, except this raise.
+    PERFORM pg_catalog.set_config('angzarr._raising_feed_clock', 'on', true);
     INSERT INTO angzarr.feed_clock AS c (xid_offset) VALUES (greatest(v_need, 0))
         ON CONFLICT (singleton) DO UPDATE SET xid_offset = excluded.xid_offset
          WHERE c.xid_offset < excluded.xid_offset;
+    PERFORM pg_catalog.set_config('angzarr._raising_feed_clock', 'off', true);
     -- Logical replication does not carry the position counter, and a restore may set it after
     -- the events: never hand out a position that a moved row holds.
     PERFORM pg_catalog.setval('angzarr.events_global_position_seq', moved_position)
@@ -221,10 +224,39 @@ ALTER TABLE angzarr.feed_positions ENABLE ALWAYS TRIGGER feed_positions_note_mov
 COMMENT ON FUNCTION angzarr._feed_positions_note_moved() IS
     'Trigger: notes a feed checkpoint written directly (restored or replicated) so the feed clock is raised past it.';
 
+-- The clock is this cluster's own. A publication FOR ALL TABLES also carries the source's clock
+-- row, relative to the source's transaction ids: rows applied by logical replication (replica
+-- mode) are dropped here, except the raise this database makes itself. And it never goes back:
+-- a lower offset would let new writers sort below events readers have passed.
+CREATE FUNCTION angzarr._feed_clock_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pg_catalog.current_setting('session_replication_role') = 'replica'
+       AND pg_catalog.current_setting('angzarr._raising_feed_clock', true) IS DISTINCT FROM 'on' THEN
+        RETURN NULL;
+    END IF;
+    -- (An insert beside the one row fails its primary key.)
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.xid_offset < OLD.xid_offset) THEN
+        RAISE EXCEPTION 'the feed clock only moves forward'
+            USING ERRCODE = '55000',
+                  DETAIL = pg_catalog.format('%s of angzarr.feed_clock refused.', TG_OP),
+                  HINT = 'Raise it with angzarr.advance_feed_clock(); it is never lowered or removed.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION angzarr._feed_clock_guard() IS
+    'Trigger: keeps angzarr.feed_clock local to this cluster and only moving forward.';
+CREATE TRIGGER feed_clock_guard
+    BEFORE INSERT OR UPDATE OR DELETE ON angzarr.feed_clock
+    FOR EACH ROW EXECUTE FUNCTION angzarr._feed_clock_guard();
+ALTER TABLE angzarr.feed_clock ENABLE ALWAYS TRIGGER feed_clock_guard;
+
 -- Grants, as sql/roles.sql gives them on a fresh install.
 REVOKE ALL ON FUNCTION angzarr._advance_feed_clock(bigint, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION angzarr.advance_feed_clock(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION angzarr._feed_positions_note_moved() FROM PUBLIC;
+REVOKE ALL ON FUNCTION angzarr._feed_clock_guard() FROM PUBLIC;
 ALTER FUNCTION angzarr._advance_feed_clock(bigint, bigint) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 ALTER FUNCTION angzarr.advance_feed_clock(bigint) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 GRANT EXECUTE ON FUNCTION angzarr.advance_feed_clock(bigint) TO angzarr_admin;

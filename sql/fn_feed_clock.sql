@@ -43,9 +43,12 @@ BEGIN
     LOCK TABLE angzarr.events IN SHARE MODE;
     -- A new statement takes a new snapshot (READ COMMITTED): the oldest id running now.
     v_need := moved_feed_tx - pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint + 1;
+    -- The clock's guard drops rows applied by logical replication, except this raise.
+    PERFORM pg_catalog.set_config('angzarr._raising_feed_clock', 'on', true);
     INSERT INTO angzarr.feed_clock AS c (xid_offset) VALUES (greatest(v_need, 0))
         ON CONFLICT (singleton) DO UPDATE SET xid_offset = excluded.xid_offset
          WHERE c.xid_offset < excluded.xid_offset;
+    PERFORM pg_catalog.set_config('angzarr._raising_feed_clock', 'off', true);
     -- Logical replication does not carry the position counter, and a restore may set it after
     -- the events: never hand out a position that a moved row holds.
     PERFORM pg_catalog.setval('angzarr.events_global_position_seq', moved_position)

@@ -90,3 +90,14 @@ SELECT angzarr.advance_feed_clock();
 SELECT angzarr._advance_feed_clock(1, 1);
 RESET ROLE;
 SELECT count(*) AS problems FROM angzarr.check_integrity();
+
+-- The clock only moves forward and is never removed, not even by its owner; a clock row that
+-- logical replication applies (another cluster's, from a publication FOR ALL TABLES) is dropped.
+SELECT xid_offset AS before FROM angzarr.feed_clock \gset
+UPDATE angzarr.feed_clock SET xid_offset = xid_offset - 1;
+DELETE FROM angzarr.feed_clock;
+SET session_replication_role = replica;
+UPDATE angzarr.feed_clock SET xid_offset = 7;
+INSERT INTO angzarr.feed_clock (singleton, xid_offset) VALUES (true, 7);
+RESET session_replication_role;
+SELECT xid_offset = :before AS unchanged FROM angzarr.feed_clock;
