@@ -35,7 +35,9 @@ CONF
     if as_pg "$PG_BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
         return 0
     fi
-    as_pg "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG" -o "-p $PORT" -w -t 60 start >/dev/null
+    # RUST_BACKTRACE=1 makes a Rust panic's log entry useful; the extension keeps backtraces out
+    # of what clients see (a test checks that with this very setting).
+    as_pg env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG" -o "-p $PORT" -w -t 60 start >/dev/null
     echo "cluster: $NAME running on 127.0.0.1:$PORT (data $DATA, log $LOG)"
 }
 

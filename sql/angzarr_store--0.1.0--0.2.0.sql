@@ -2,6 +2,231 @@
 -- angzarr_store 0.1.0 -> 0.2.0. Each change below says what changed and why; the result must be
 -- exactly a fresh 0.2.0 install (scripts/test_upgrade.sh compares the two schemas).
 
+-- Core: the trigger draws the id of a row that comes without one, so that it can tell a
+-- writer-chosen id (a row ON CONFLICT DO NOTHING may skip) from its own. Inserting NULL or
+-- DEFAULT for id keeps working.
+ALTER TABLE angzarr.events ALTER COLUMN id DROP DEFAULT;
+
+-- Core: create_edition() and discard_edition() serialise with appends that start an
+-- aggregate's history in the edition through the edition's lock (src/locks.rs).
+CREATE FUNCTION angzarr."_lock_edition"("edition" TEXT) RETURNS bigint
+VOLATILE PARALLEL UNSAFE
+LANGUAGE c AS 'MODULE_PATHNAME', 'lock_edition_wrapper';
+REVOKE ALL ON FUNCTION angzarr._lock_edition(text) FROM PUBLIC;
+COMMENT ON FUNCTION angzarr._lock_edition(text) IS
+    'Internal: takes the edition''s lock in exclusive mode until the transaction ends; returns its event count as committed now.';
+
+-- Core: the aggregate locks are no longer advisory locks SQL can take (see src/locks.rs).
+COMMENT ON FUNCTION angzarr.aggregate_lock_key(text, uuid, text) IS
+    'The key of the lock writers of this aggregate hold (pg_locks: advisory, objsubid 3, classid/objid its halves).';
+
+-- ---------------------------------------------------------------------------------------------
+-- Editions: defining an edition and starting an aggregate in it serialise.
+-- create_edition() could not see an uncommitted first append to the edition it was defining
+-- and put a divergence point below it, leaving a hole in the edition's history. It now takes
+-- the edition's lock (angzarr._lock_edition, held in share mode by such appends) before its
+-- checks and counts the edition's events as committed after the lock, also under REPEATABLE
+-- READ. discard_edition() takes it too, so no append starts an aggregate in the edition while
+-- it runs, and refuses (40001) when its snapshot misses events it would leave behind.
+-- check_integrity() now reports a hole in a named edition's history. CREATE OR REPLACE drops
+-- SECURITY DEFINER, so it is set again as sql/roles.sql does.
+CREATE OR REPLACE FUNCTION angzarr.create_edition(
+    name text,
+    divergences jsonb DEFAULT NULL,
+    diverged_at timestamptz DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_name text;
+    v_bad record;
+    v_events bigint;
+BEGIN
+    IF angzarr._edition(create_edition.name) = 'angzarr' THEN
+        RAISE EXCEPTION 'the main edition "angzarr" is protected'
+            USING ERRCODE = 'ZA003',
+                  DETAIL = format('create_edition(%s) names the main timeline; NULL and '''' mean main too.',
+                                  coalesce(quote_literal(create_edition.name), 'NULL')),
+                  HINT = 'Pick another name for the edition.';
+    END IF;
+    v_name := angzarr._check_edition(create_edition.name);
+    IF divergences IS NOT NULL AND jsonb_typeof(divergences) <> 'object' THEN
+        RAISE EXCEPTION 'divergences must be a JSON object, got %', jsonb_typeof(divergences)
+            USING ERRCODE = '22023', HINT = 'Pass a sequence per domain, e.g. ''{"player": 5}''.';
+    END IF;
+    SELECT d.key, d.value INTO v_bad
+      FROM jsonb_each(coalesce(divergences, '{}')) d
+     WHERE CASE WHEN jsonb_typeof(d.value) <> 'number' THEN true
+                ELSE d.value::numeric < 0 OR d.value::numeric <> trunc(d.value::numeric)
+                     OR d.value::numeric > 9223372036854775807 END
+     ORDER BY d.key LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'divergence of domain "%" must be a sequence (an integer, 0 or more), got %',
+            v_bad.key, v_bad.value
+            USING ERRCODE = '22023', HINT = 'Pass a sequence per domain, e.g. ''{"player": 5}''.';
+    END IF;
+    PERFORM angzarr._check_domain(d.key) FROM jsonb_each(coalesce(divergences, '{}')) d;
+    -- The count is taken through a snapshot newer than the lock, so it includes what an append
+    -- committed while this call waited, also under REPEATABLE READ.
+    v_events := angzarr._lock_edition(v_name);
+    IF EXISTS (SELECT 1 FROM angzarr.editions e WHERE e.name = v_name) THEN
+        RAISE EXCEPTION 'edition "%" already exists', v_name
+            USING ERRCODE = '23505', HINT = 'Pick another name, or discard the edition first.';
+    END IF;
+    IF v_events > 0 THEN
+        RAISE EXCEPTION 'edition "%" already has events', v_name
+            USING ERRCODE = '55000',
+                  DETAIL = format('%s events are stored in it; it diverged implicitly at each aggregate''s first own event.', v_events),
+                  HINT = 'Create editions before writing to them, or discard this one first.';
+    END IF;
+    INSERT INTO angzarr.editions (name, diverged_at) VALUES (v_name, diverged_at);
+    INSERT INTO angzarr.edition_divergences (edition, domain, sequence)
+    SELECT v_name, d.key, d.value::numeric::bigint FROM jsonb_each(coalesce(divergences, '{}')) d;
+END
+$$;
+ALTER FUNCTION angzarr.create_edition(text, jsonb, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION angzarr.discard_edition(name text)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_name text := angzarr._edition(discard_edition.name);
+    v_deleted bigint;
+    v_stored bigint;
+BEGIN
+    IF v_name = 'angzarr' THEN
+        RAISE EXCEPTION 'the main edition "angzarr" is protected'
+            USING ERRCODE = 'ZA003',
+                  DETAIL = format('discard_edition(%s) names the main timeline; NULL and '''' mean main too.',
+                                  coalesce(quote_literal(discard_edition.name), 'NULL')),
+                  HINT = 'Only named editions can be discarded; main''s history is immutable.';
+    END IF;
+    -- First keep appends from starting new aggregates in the edition, then wait for the
+    -- writers of its existing ones; after that nothing can be added to the edition, and the
+    -- second call counts what it holds through a snapshot newer than every lock.
+    PERFORM angzarr._lock_edition(v_name);
+    PERFORM angzarr._lock_aggregate(k.domain, v_name, k.root)
+       FROM (SELECT DISTINCT p.domain, r.root
+               FROM angzarr._stored_domain_editions() p
+              CROSS JOIN LATERAL angzarr._stored_roots(p.domain, p.edition) r
+              WHERE p.edition = v_name
+              ORDER BY p.domain, r.root) k;
+    v_stored := angzarr._lock_edition(v_name);
+    PERFORM set_config('angzarr._discarding_edition', v_name, true);
+    DELETE FROM angzarr.events e
+     USING (SELECT p.domain FROM angzarr._stored_domain_editions() p WHERE p.edition = v_name) d
+     WHERE e.domain = d.domain AND e.edition = v_name;
+    GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    -- Under READ COMMITTED the DELETE's snapshot is newer than the locks and sees every event.
+    -- A REPEATABLE READ or SERIALIZABLE snapshot is older and misses those committed since.
+    IF v_deleted < v_stored THEN
+        RAISE EXCEPTION 'could not serialize access to edition "%" due to concurrent appends', v_name
+            USING ERRCODE = '40001',
+                  DETAIL = format('The edition holds %s events, %s of them visible to this transaction''s snapshot (%s).',
+                                  v_stored, v_deleted, current_setting('transaction_isolation')),
+                  HINT = 'Retry the transaction, or discard editions under READ COMMITTED.';
+    END IF;
+    PERFORM set_config('angzarr._discarding_edition', '', true);
+    PERFORM angzarr._forget_edition(v_name);
+    DELETE FROM angzarr.snapshots s WHERE s.edition = v_name;
+    DELETE FROM angzarr.positions p WHERE p.edition = v_name;
+    DELETE FROM angzarr.editions e WHERE e.name = v_name;
+    RETURN v_deleted;
+END
+$$;
+ALTER FUNCTION angzarr.discard_edition(text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION angzarr.check_integrity()
+RETURNS TABLE (problem text, domain text, edition text, root uuid, sequence bigint, detail text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET enable_indexscan = off SET enable_indexonlyscan = off SET enable_bitmapscan = off AS $$
+    WITH ordered AS (
+        SELECT e.domain, e.edition, e.root, e.sequence, e.feed_tx, e.global_position, e.created_at,
+               lag(e.sequence) OVER w AS prev_sequence,
+               lag(e.feed_tx) OVER w AS prev_feed_tx,
+               lag(e.global_position) OVER w AS prev_position,
+               row_number() OVER w AS n
+          FROM angzarr.events e
+        WINDOW w AS (PARTITION BY e.domain, e.edition, e.root ORDER BY e.sequence, e.global_position)
+    ),
+    -- A named edition's aggregate reads as main's events below the divergence point, then its
+    -- own (angzarr.read_stream). The point is angzarr._divergence_sequence()'s rule, computed
+    -- here for all aggregates at once: that function probes the index once per aggregate.
+    edition_starts AS (
+        SELECT o.domain, o.edition, o.root, o.sequence AS first_own,
+               least(o.sequence, dv.sequence,
+                     CASE WHEN ed.diverged_at IS NOT NULL THEN
+                         coalesce(max(m.sequence) FILTER (WHERE m.created_at < ed.diverged_at) + 1, 0)
+                     END) AS divergence
+          FROM ordered o
+          LEFT JOIN angzarr.edition_divergences dv ON dv.edition = o.edition AND dv.domain = o.domain
+          LEFT JOIN angzarr.editions ed ON ed.name = o.edition
+          LEFT JOIN ordered m ON m.domain = o.domain AND m.edition = 'angzarr' AND m.root = o.root
+         WHERE o.n = 1 AND o.edition <> 'angzarr'
+         GROUP BY o.domain, o.edition, o.root, o.sequence, dv.sequence, ed.diverged_at
+    ),
+    -- Where the shared part of main ends: one past its last event below the divergence point.
+    edition_joins AS (
+        SELECT s.domain, s.edition, s.root, s.first_own, s.divergence,
+               coalesce(max(m.sequence) FILTER (WHERE m.sequence < s.divergence) + 1, 0) AS shared_end
+          FROM edition_starts s
+          LEFT JOIN ordered m ON m.domain = s.domain AND m.edition = 'angzarr' AND m.root = s.root
+         GROUP BY s.domain, s.edition, s.root, s.first_own, s.divergence
+    )
+    -- The main timeline starts every aggregate at 0.
+    SELECT 'gap'::text, o.domain, o.edition, o.root, o.sequence,
+           format('aggregate starts at sequence %s instead of 0', o.sequence)
+      FROM ordered o
+     WHERE o.n = 1 AND o.edition = 'angzarr' AND o.sequence <> 0
+    UNION ALL
+    SELECT 'gap', o.domain, o.edition, o.root, o.sequence,
+           format('sequences %s to %s are missing', o.prev_sequence + 1, o.sequence - 1)
+      FROM ordered o
+     WHERE o.prev_sequence IS NOT NULL AND o.sequence > o.prev_sequence + 1
+    UNION ALL
+    -- A named edition's own events must continue right after the main events it shares.
+    SELECT 'gap', j.domain, j.edition, j.root, j.first_own,
+           format('sequences %s to %s are missing between the main events the edition shares (divergence point %s) and its own first event',
+                  j.shared_end, j.first_own - 1, j.divergence)
+      FROM edition_joins j
+     WHERE j.first_own > j.shared_end
+    UNION ALL
+    SELECT 'duplicate sequence', o.domain, o.edition, o.root, o.sequence,
+           format('sequence %s is stored more than once', o.sequence)
+      FROM ordered o
+     WHERE o.prev_sequence = o.sequence
+    UNION ALL
+    SELECT 'feed order', o.domain, o.edition, o.root, o.sequence,
+           format('feed position (%s, %s) is not after the previous event''s (%s, %s)',
+                  o.feed_tx, o.global_position, o.prev_feed_tx, o.prev_position)
+      FROM ordered o
+     WHERE o.prev_sequence IS NOT NULL AND o.prev_sequence <> o.sequence
+       AND (o.feed_tx, o.global_position) <= (o.prev_feed_tx, o.prev_position)
+    UNION ALL
+    SELECT 'duplicate position', min(e.domain), min(e.edition), NULL::uuid, NULL::bigint,
+           format('global_position %s is held by %s events', e.global_position, count(*))
+      FROM angzarr.events e
+     GROUP BY e.global_position
+    HAVING count(*) > 1
+    UNION ALL
+    SELECT 'position counter', NULL, NULL, NULL::uuid, NULL::bigint,
+           format('angzarr.events_global_position_seq is at %s but positions up to %s are stored',
+                  s.last_value, m.max_position)
+      FROM (SELECT max(e.global_position) AS max_position FROM angzarr.events e) m,
+           LATERAL (SELECT CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END
+                           AS last_value
+                      FROM angzarr.events_global_position_seq q) s
+     WHERE m.max_position > s.last_value
+    ORDER BY 1, 2, 3, 4, 5
+$$;
+COMMENT ON FUNCTION angzarr.check_integrity() IS
+    'Scans for sequence gaps (named editions'' composite histories included) and duplicates, out-of-order or repeated feed positions and a lagging position counter; returns nothing when healthy.';
+-- End of the editions block.
+
 -- ---------------------------------------------------------------------------------------------
 -- Feed clock (begin). feed_tx was the writer's raw transaction id, so a dump restored into
 -- another cluster (lower ids) or a store moved by logical replication let new events sort below

@@ -4,11 +4,11 @@ COMMENT ON FUNCTION angzarr._expect_next_sequence(text, text, uuid, bigint) IS
 COMMENT ON FUNCTION angzarr._lock_aggregate(text, text, uuid) IS
     'Internal: takes the aggregate''s append lock until the transaction ends.';
 COMMENT ON FUNCTION angzarr.aggregate_lock_key(text, uuid, text) IS
-    'The advisory lock key (pg_locks objid/classid) that writers of this aggregate hold.';
+    'The key of the lock writers of this aggregate hold (pg_locks: advisory, objsubid 3, classid/objid its halves).';
+COMMENT ON FUNCTION angzarr._lock_edition(text) IS
+    'Internal: takes the edition''s lock in exclusive mode until the transaction ends; returns its event count as committed now.';
 COMMENT ON FUNCTION angzarr._check_range(bigint, bigint, bigint) IS
     'Internal: validates a read range once per query; raises 22023 for a negative bound or count.';
-COMMENT ON FUNCTION angzarr.payload_json(bytea) IS
-    'The payload as jsonb when it is UTF-8 JSON text, else NULL.';
 COMMENT ON FUNCTION angzarr._forget_edition(text) IS
     'Internal: drops the trigger''s cached heads of an edition after its rows were deleted.';
 COMMENT ON FUNCTION angzarr._idempotent_range(text, text, uuid, text) IS

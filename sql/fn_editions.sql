@@ -2,6 +2,10 @@
 -- (divergences => '{"player": 5}': main events 0..4 of every player aggregate are shared), or
 -- at a time (main events created before diverged_at are shared). When both apply, the earlier
 -- point wins. An edition used without being created diverges implicitly at its first own event.
+-- Refused (55000) once the edition has events: their sequences were computed without these
+-- divergence points. Appends that start an aggregate's history in a named edition hold the
+-- edition's lock in share mode; this takes it in exclusive mode before its checks, so such an
+-- append either finished before (and is counted) or waits and then reads the new points.
 CREATE FUNCTION angzarr.create_edition(
     name text,
     divergences jsonb DEFAULT NULL,
@@ -38,13 +42,13 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'Pass a sequence per domain, e.g. ''{"player": 5}''.';
     END IF;
     PERFORM angzarr._check_domain(d.key) FROM jsonb_each(coalesce(divergences, '{}')) d;
+    -- The count is taken through a snapshot newer than the lock, so it includes what an append
+    -- committed while this call waited, also under REPEATABLE READ.
+    v_events := angzarr._lock_edition(v_name);
     IF EXISTS (SELECT 1 FROM angzarr.editions e WHERE e.name = v_name) THEN
         RAISE EXCEPTION 'edition "%" already exists', v_name
             USING ERRCODE = '23505', HINT = 'Pick another name, or discard the edition first.';
     END IF;
-    SELECT sum((SELECT count(*) FROM angzarr.events e WHERE e.domain = p.domain AND e.edition = v_name))
-      INTO v_events
-      FROM angzarr._stored_domain_editions() p WHERE p.edition = v_name;
     IF v_events > 0 THEN
         RAISE EXCEPTION 'edition "%" already has events', v_name
             USING ERRCODE = '55000',
@@ -61,8 +65,10 @@ COMMENT ON FUNCTION angzarr.create_edition(text, jsonb, timestamptz) IS
 
 -- Throws a what-if timeline away: deletes the edition's events, snapshots, positions and its
 -- definition, and returns how many events went. The only deletion angzarr.events allows; the
--- main edition is refused (ZA003). Waits for writers of the edition's existing aggregates
--- first, so their in-flight events are deleted too.
+-- main edition is refused (ZA003). Waits for the edition's writers first (those starting an
+-- aggregate in it and those of its existing aggregates), so their in-flight events go too. A
+-- REPEATABLE READ snapshot may not see all of them: then it refuses (40001) rather than leave
+-- events of a discarded edition behind.
 CREATE FUNCTION angzarr.discard_edition(name text)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
@@ -70,6 +76,7 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     v_name text := angzarr._edition(discard_edition.name);
     v_deleted bigint;
+    v_stored bigint;
 BEGIN
     IF v_name = 'angzarr' THEN
         RAISE EXCEPTION 'the main edition "angzarr" is protected'
@@ -78,17 +85,31 @@ BEGIN
                                   coalesce(quote_literal(discard_edition.name), 'NULL')),
                   HINT = 'Only named editions can be discarded; main''s history is immutable.';
     END IF;
+    -- First keep appends from starting new aggregates in the edition, then wait for the
+    -- writers of its existing ones; after that nothing can be added to the edition, and the
+    -- second call counts what it holds through a snapshot newer than every lock.
+    PERFORM angzarr._lock_edition(v_name);
     PERFORM angzarr._lock_aggregate(k.domain, v_name, k.root)
        FROM (SELECT DISTINCT p.domain, r.root
                FROM angzarr._stored_domain_editions() p
               CROSS JOIN LATERAL angzarr._stored_roots(p.domain, p.edition) r
               WHERE p.edition = v_name
               ORDER BY p.domain, r.root) k;
+    v_stored := angzarr._lock_edition(v_name);
     PERFORM set_config('angzarr._discarding_edition', v_name, true);
     DELETE FROM angzarr.events e
      USING (SELECT p.domain FROM angzarr._stored_domain_editions() p WHERE p.edition = v_name) d
      WHERE e.domain = d.domain AND e.edition = v_name;
     GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    -- Under READ COMMITTED the DELETE's snapshot is newer than the locks and sees every event.
+    -- A REPEATABLE READ or SERIALIZABLE snapshot is older and misses those committed since.
+    IF v_deleted < v_stored THEN
+        RAISE EXCEPTION 'could not serialize access to edition "%" due to concurrent appends', v_name
+            USING ERRCODE = '40001',
+                  DETAIL = format('The edition holds %s events, %s of them visible to this transaction''s snapshot (%s).',
+                                  v_stored, v_deleted, current_setting('transaction_isolation')),
+                  HINT = 'Retry the transaction, or discard editions under READ COMMITTED.';
+    END IF;
     PERFORM set_config('angzarr._discarding_edition', '', true);
     PERFORM angzarr._forget_edition(v_name);
     DELETE FROM angzarr.snapshots s WHERE s.edition = v_name;

@@ -13,7 +13,9 @@ CREATE TABLE angzarr.events (
     -- Set on every row of an idempotent append (angzarr's "external id").
     idempotency_key text,
     created_at timestamptz NOT NULL DEFAULT now(),
-    id uuid NOT NULL DEFAULT gen_random_uuid(),
+    -- No column default: the trigger draws a random id for a row without one, so it can tell
+    -- a writer-chosen id (which ON CONFLICT DO NOTHING may skip) from its own.
+    id uuid NOT NULL,
     -- Global feed order is (feed_tx, global_position); see angzarr.read_feed().
     feed_tx bigint NOT NULL,
     global_position bigint NOT NULL,

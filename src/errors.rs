@@ -5,7 +5,7 @@
 //! machinery directly. It long-jumps out of the current function: callers must hold no Rust
 //! value that needs dropping (no `RefCell` borrow, no lock guard) when they call it.
 
-use std::ffi::{c_char, c_int, CString};
+use std::ffi::{c_char, c_int};
 
 /// `ZA001`: the aggregate's next sequence is not the one the writer expected.
 pub const SQLSTATE_SEQUENCE_CONFLICT: &str = "ZA001";
@@ -48,6 +48,12 @@ impl AppendError {
             message: message.into(),
             hint: Some(hint.to_string()),
         }
+    }
+
+    /// The message and hint, for reporting through a channel other than [`raise`].
+    pub fn message_and_hint(self) -> (String, Option<String>) {
+        let (_, message, _, hint) = self.parts();
+        (message, hint)
     }
 
     fn parts(self) -> (&'static str, String, Option<String>, Option<String>) {
@@ -94,25 +100,68 @@ extern "C-unwind" {
 }
 
 /// Raises `err` as a PostgreSQL ERROR with its own SQLSTATE, DETAIL and HINT. Never returns.
+///
+/// `ereport(ERROR)` long-jumps: no destructor runs in any Rust frame it jumps over. So the
+/// message is first copied into PostgreSQL memory (freed with the failing statement's memory
+/// context) and every Rust allocation is dropped before the jump; callers must likewise own
+/// nothing (no `String`, `Vec`, `Box`, `RefCell` borrow or guard) in the frames above.
 pub fn raise(err: AppendError) -> ! {
+    let (sqlstate, message, detail, hint) = into_palloced(err);
+    raise_palloced(sqlstate, message, detail, hint)
+}
+
+/// The error's parts copied into PostgreSQL memory; every Rust value is dropped on return.
+#[inline(never)]
+fn into_palloced(err: AppendError) -> PallocedError {
     let (code, message, detail, hint) = err.parts();
-    let cstr = |s: String| CString::new(s.replace('\0', "")).unwrap_or_default();
-    let message = cstr(message);
-    let detail = detail.map(cstr);
-    let hint = hint.map(cstr);
+    (
+        make_sqlstate(code),
+        palloc_text(&message),
+        detail.as_deref().map(palloc_text),
+        hint.as_deref().map(palloc_text),
+    )
+}
+
+type PallocedError = (
+    c_int,
+    *const c_char,
+    Option<*const c_char>,
+    Option<*const c_char>,
+);
+
+/// A NUL-terminated copy of `text` in the current PostgreSQL memory context (NULs dropped).
+pub(crate) fn palloc_text(text: &str) -> *const c_char {
+    let bytes: Vec<u8> = text.bytes().filter(|b| *b != 0).collect();
+    // SAFETY: palloc returns memory of the requested size or raises (before anything is owned
+    // here but `bytes`, which then leaks once: out of memory is not a per-call path).
+    unsafe {
+        let out = pgrx::pg_sys::palloc(bytes.len() + 1) as *mut u8;
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len());
+        *out.add(bytes.len()) = 0;
+        out as *const c_char
+    }
+}
+
+/// The jump itself, in a frame that owns nothing.
+#[inline(never)]
+fn raise_palloced(
+    sqlstate: c_int,
+    message: *const c_char,
+    detail: Option<*const c_char>,
+    hint: Option<*const c_char>,
+) -> ! {
     let percent_s = c"%s";
-    // SAFETY: plain calls into elog.c with NUL-terminated strings; errfinish copies every
-    // string before it long-jumps. The CStrings above leak on that jump (a few bytes per
-    // error); nothing else on our stack needs dropping.
+    // SAFETY: plain calls into elog.c with NUL-terminated strings in PostgreSQL memory;
+    // errfinish copies them before it long-jumps.
     unsafe {
         if errstart(pgrx::pg_sys::PGERROR as c_int, std::ptr::null()) {
-            errcode(make_sqlstate(code));
-            errmsg(percent_s.as_ptr(), message.as_ptr());
-            if let Some(d) = &detail {
-                errdetail(percent_s.as_ptr(), d.as_ptr());
+            errcode(sqlstate);
+            errmsg(percent_s.as_ptr(), message);
+            if let Some(d) = detail {
+                errdetail(percent_s.as_ptr(), d);
             }
-            if let Some(h) = &hint {
-                errhint(percent_s.as_ptr(), h.as_ptr());
+            if let Some(h) = hint {
+                errhint(percent_s.as_ptr(), h);
             }
             errfinish(
                 c"angzarr_store".as_ptr(),

@@ -5,6 +5,7 @@ use pgrx::prelude::*;
 
 use crate::errors::{self, AppendError};
 use crate::expectations::AggregateKey;
+use crate::locks;
 use crate::names;
 use crate::stream_head;
 use crate::tx_state;
@@ -12,13 +13,21 @@ use crate::tx_state;
 fn key(
     domain: Option<&str>,
     edition: Option<&str>,
-    root: pgrx::Uuid,
+    root: Option<pgrx::Uuid>,
 ) -> Result<AggregateKey, AppendError> {
     Ok(AggregateKey {
         domain: names::check_domain(domain)?.to_string(),
         edition: names::normalize_edition(edition)?.to_string(),
-        root: *root.as_bytes(),
+        root: *root.ok_or_else(null_root)?.as_bytes(),
     })
+}
+
+fn null_root() -> AppendError {
+    AppendError::invalid_with(
+        "23502",
+        "root must not be NULL",
+        "Pass the aggregate's UUID.",
+    )
 }
 
 /// Registers the next sequence the caller expects `root` to have; the trigger checks it against
@@ -27,32 +36,69 @@ fn key(
 fn expect_next_sequence(
     domain: Option<&str>,
     edition: Option<&str>,
-    root: pgrx::Uuid,
-    next_sequence: i64,
+    root: Option<pgrx::Uuid>,
+    next_sequence: Option<i64>,
 ) {
-    let checked = key(domain, edition, root).and_then(|k| {
-        if next_sequence < 0 {
-            return Err(AppendError::invalid_with(
-                "22003",
-                format!("expected_sequence {next_sequence} is negative"),
-                "Pass the next sequence you expect (0 for a new aggregate), or NULL for any.",
-            ));
-        }
-        Ok(k)
+    let checked = key(domain, edition, root).and_then(|k| match next_sequence {
+        Some(n) if n >= 0 => Ok((k, n)),
+        Some(n) => Err(AppendError::invalid_with(
+            "22003",
+            format!("expected_sequence {n} is negative"),
+            "Pass the next sequence you expect (0 for a new aggregate), or NULL for any.",
+        )),
+        None => Err(AppendError::invalid_with(
+            "23502",
+            "next_sequence must not be NULL",
+            "Pass the next sequence you expect, or do not register an expectation.",
+        )),
     });
     match checked {
-        Ok(k) => tx_state::with(|s| s.expect(k, next_sequence)),
+        Ok((k, n)) => tx_state::with(|s| s.expect(k, n)),
         Err(e) => errors::raise(e),
     }
 }
 
 /// Takes the aggregate's append lock for the rest of the transaction.
 #[pg_extern(volatile, parallel_unsafe, name = "_lock_aggregate")]
-fn lock_aggregate(domain: Option<&str>, edition: Option<&str>, root: pgrx::Uuid) {
-    match key(domain, edition, root) {
-        Ok(k) => stream_head::lock(&k),
+fn lock_aggregate(domain: Option<&str>, edition: Option<&str>, root: Option<pgrx::Uuid>) {
+    let checked = key(domain, edition, root);
+    match checked {
+        Ok(k) => locks::lock_aggregate(&k),
         Err(e) => errors::raise(e),
     }
+}
+
+/// Takes the edition's lock in exclusive mode for the rest of the transaction and returns how
+/// many events the edition holds, counted through a snapshot taken after the lock: appends
+/// that start an aggregate's history in the edition hold the lock in share mode, so none is
+/// in flight, and none starts until this transaction ends.
+#[pg_extern(volatile, parallel_unsafe, name = "_lock_edition")]
+fn lock_edition(edition: Option<&str>) -> i64 {
+    let checked = names::normalize_edition(edition).map(str::to_string);
+    match checked {
+        Ok(name) => {
+            locks::lock_edition_exclusive(&name);
+            edition_events_now(&name)
+        }
+        Err(e) => errors::raise(e),
+    }
+}
+
+fn edition_events_now(edition: &str) -> i64 {
+    // SAFETY: the pushed snapshot is popped below; an error on the way unwinds through pgrx
+    // and transaction abort resets the active snapshot stack.
+    unsafe { pgrx::pg_sys::PushActiveSnapshot(pgrx::pg_sys::GetLatestSnapshot()) };
+    let count = Spi::get_one_with_args::<i64>(
+        include_str!("../sql/runtime/edition_event_count.sql"),
+        &[edition.into()],
+    );
+    // SAFETY: pops the snapshot pushed above.
+    unsafe { pgrx::pg_sys::PopActiveSnapshot() };
+    count
+        .unwrap_or_else(|e| {
+            pgrx::error!("angzarr_store: counting the edition's events failed: {e}")
+        })
+        .unwrap_or(0)
 }
 
 /// The range an earlier append with this idempotency key wrote to the aggregate (NULLs when
@@ -82,20 +128,25 @@ fn idempotent_range(
             // SAFETY: called through SQL inside a transaction with datums of the right types.
             unsafe { stream_head::idempotent_range(d, e, r, k) }
         }
-        _ => None,
+        _ => Ok(None),
     };
-    TableIterator::once((range.map(|r| r.0), range.map(|r| r.1)))
+    match range {
+        Ok(range) => TableIterator::once((range.map(|r| r.0), range.map(|r| r.1))),
+        Err(e) => errors::raise(e),
+    }
 }
 
-/// The advisory lock key writers of this aggregate hold (see pg_locks, objid/classid).
+/// The lock key writers of this aggregate hold: in pg_locks, an advisory lock with objsubid 3
+/// whose classid and objid are the key's high and low halves.
 #[pg_extern(immutable, parallel_safe)]
 fn aggregate_lock_key(
     domain: Option<&str>,
-    root: pgrx::Uuid,
+    root: Option<pgrx::Uuid>,
     edition: default!(Option<&str>, "'angzarr'"),
 ) -> i64 {
-    match key(domain, edition, root) {
-        Ok(k) => stream_head::lock_key(&k),
+    let checked = key(domain, edition, root);
+    match checked {
+        Ok(k) => locks::lock_key(&k),
         Err(e) => errors::raise(e),
     }
 }
@@ -122,14 +173,6 @@ fn check_range(
         ));
     }
     true
-}
-
-/// The payload as JSON when it is UTF-8 JSON text, else NULL.
-#[pg_extern(immutable, strict, parallel_safe)]
-fn payload_json(payload: &[u8]) -> Option<pgrx::JsonB> {
-    serde_json::from_slice::<serde_json::Value>(payload)
-        .ok()
-        .map(pgrx::JsonB)
 }
 
 /// Drops the cached heads of `edition` after its rows were deleted in this transaction, so a

@@ -10,9 +10,12 @@ pub mod expectations;
 mod feed;
 mod feed_clock;
 mod functions;
+mod guc;
+mod locks;
 pub mod names;
 mod notify;
 mod operations;
+mod payload_json;
 mod pg_tests;
 mod storage_contract;
 mod stream_head;
@@ -24,7 +27,14 @@ mod wire;
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // PostgreSQL errors caught on their way through Rust are raised again with PostgreSQL's own
+    // message and DETAIL; a Rust backtrace appended to DETAIL is noise to every client.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
+    guc::define();
     tx_state::register_callbacks();
+    stream_head::register_callbacks();
 }
 
 extension_sql_file!("../sql/table_events.sql", name = "table_events", bootstrap);
@@ -64,6 +74,7 @@ extension_sql_file!(
     requires = ["fn_editions_internal", functions::check_range]
 );
 
+extension_sql_file!("../sql/fn_payload_json.sql", name = "fn_payload_json");
 extension_sql_file!(
     "../sql/comments_rust_functions.sql",
     name = "comments_rust_functions",
@@ -72,7 +83,7 @@ extension_sql_file!(
         functions::lock_aggregate,
         functions::aggregate_lock_key,
         functions::check_range,
-        functions::payload_json,
+        functions::lock_edition,
         functions::forget_edition,
         functions::idempotent_range
     ]

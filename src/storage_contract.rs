@@ -4,17 +4,44 @@
 //! Everything that writes is SQL or PL/pgSQL (so errors raised by the events trigger keep their
 //! SQLSTATE); the Rust here only validates names with the same rules the trigger applies.
 
+use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
 
-use crate::errors;
+use crate::errors::{self, AppendError};
 use crate::names;
+
+/// Raises a name or value error through pgrx's panic path, which unwinds the Rust frames (so
+/// every String, Vec or argument copy they own is dropped) before PostgreSQL long-jumps. Name
+/// errors carry built-in SQLSTATEs (23502, 22023, 22001), so the raw `errors::raise` (needed
+/// only for the `ZA` class) is not used here.
+pub(crate) fn raise_invalid(err: AppendError) -> ! {
+    match err {
+        AppendError::InvalidValue {
+            code,
+            message,
+            hint,
+        } => {
+            let code = PgSqlErrorCode::from(errors::make_sqlstate(code));
+            let report = ErrorReport::new(code, message, function_name!());
+            match hint {
+                Some(hint) => report.set_hint(hint),
+                None => report,
+            }
+            .report(PgLogLevel::ERROR);
+            unreachable!("ereport(ERROR) returned")
+        }
+        // Name checks never produce a conflict; keep its own SQLSTATE should that change.
+        conflict @ AppendError::SequenceConflict { .. } => errors::raise(conflict),
+    }
+}
 
 /// Checks a domain name with the trigger's rules and returns it; raises 23502, 22023 or 22001.
 #[pg_extern(immutable, parallel_safe, name = "_check_domain")]
 fn check_domain(domain: Option<&str>) -> String {
     match names::check_domain(domain) {
         Ok(name) => name.to_string(),
-        Err(e) => errors::raise(e),
+        Err(e) => raise_invalid(e),
     }
 }
 
@@ -23,7 +50,7 @@ fn check_domain(domain: Option<&str>) -> String {
 fn check_edition(edition: Option<&str>) -> String {
     match names::normalize_edition(edition) {
         Ok(name) => name.to_string(),
-        Err(e) => errors::raise(e),
+        Err(e) => raise_invalid(e),
     }
 }
 
@@ -88,7 +115,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/view_events_pretty.sql",
     name = "view_events_pretty",
-    requires = ["fn_read_stream", functions::payload_json]
+    requires = ["fn_read_stream", "fn_payload_json"]
 );
 extension_sql_file!(
     "../sql/fn_event_book.sql",

@@ -1,29 +1,37 @@
-//! Finding an aggregate's head: one advisory lock and one backward index probe per aggregate
-//! per transaction.
+//! Finding an aggregate's head: one backward index probe per aggregate per transaction, under
+//! the aggregate's lock (see `locks.rs`); and the catalog facts the trigger needs.
 //!
 //! The probe reads through the latest snapshot rather than the transaction's, so that a
 //! REPEATABLE READ writer continues from what has really been committed (its stale reads are
 //! caught by its expected sequence, never by a unique violation).
 
 use std::cell::Cell;
+use std::ffi::c_char;
 
 use pgrx::pg_sys;
-use pgrx::IntoDatum;
+use pgrx::{FromDatum, IntoDatum};
 
+use crate::errors::AppendError;
 use crate::expectations::AggregateKey;
 use crate::tx_state::StreamHead;
 
-/// Column numbers and object ids of one `angzarr.events` relation, looked up once per backend.
+/// Column numbers and object ids of one `angzarr.events` relation, looked up once and kept
+/// until PostgreSQL invalidates the relation or one of its indexes (REINDEX [CONCURRENTLY],
+/// VACUUM FULL, CLUSTER, ALTER TABLE, DROP, CREATE TRIGGER, ...): see [`register_callbacks`].
 #[derive(Debug, Clone, Copy)]
 pub struct EventsCatalog {
     pub rel: pg_sys::Oid,
     pub stream_index: pg_sys::Oid,
     pub idempotency_index: pg_sys::Oid,
+    pub id_index: pg_sys::Oid,
     pub position_sequence: pg_sys::Oid,
     pub att_domain: i32,
     pub att_edition: i32,
     pub att_root: i32,
     pub att_event_type: i32,
+    pub att_correlation_id: i32,
+    pub att_idempotency_key: i32,
+    pub att_id: i32,
     pub att_sequence: i32,
     pub att_global_position: i32,
     pub att_feed_tx: i32,
@@ -33,79 +41,130 @@ thread_local! {
     static CATALOG: Cell<Option<EventsCatalog>> = const { Cell::new(None) };
 }
 
+/// The name of the sequence trigger: triggers fire in name order, and no BEFORE INSERT row
+/// trigger may follow it (one that skipped or changed a row would leave a gap behind).
+const SEQUENCE_TRIGGER: &[u8] = b"events_assign_sequence";
+
+/// Why the catalog of `angzarr.events` cannot be used.
+pub enum CatalogError {
+    Missing(&'static str),
+    TriggerAfterOurs(String),
+}
+
 /// The catalog of `rel`, the relation the trigger fired on.
 ///
 /// # Safety
 /// `rel` must be a valid, open relation.
-pub unsafe fn catalog(rel: pg_sys::Relation) -> EventsCatalog {
+pub unsafe fn catalog(rel: pg_sys::Relation) -> Result<EventsCatalog, CatalogError> {
     let oid = (*rel).rd_id;
     if let Some(c) = CATALOG.get().filter(|c| c.rel == oid) {
-        return c;
+        return Ok(c);
     }
+    let c = load_catalog(rel)?;
+    CATALOG.set(Some(c));
+    Ok(c)
+}
+
+unsafe fn load_catalog(rel: pg_sys::Relation) -> Result<EventsCatalog, CatalogError> {
+    check_trigger_order(rel)?;
     let nsp = (*(*rel).rd_rel).relnamespace;
-    let lookup = |name: &std::ffi::CStr| {
+    let lookup = |name: &'static std::ffi::CStr| {
         let found = pg_sys::get_relname_relid(name.as_ptr(), nsp);
         if found == pg_sys::InvalidOid {
-            pgrx::error!(
-                "angzarr_store: {} is missing; reinstall the extension",
-                name.to_string_lossy()
-            );
+            return Err(CatalogError::Missing(name.to_str().unwrap_or("?")));
         }
-        found
+        Ok(found)
     };
     let tupdesc = (*rel).rd_att;
-    let att = |name: &str| {
-        let found = (0..(*tupdesc).natts as usize).find(|i| {
-            let a = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize)[*i];
-            std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == name.as_bytes()
+    let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
+    let att = |name: &'static str| {
+        attrs
+            .iter()
+            .position(|a| {
+                !a.attisdropped
+                    && std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).to_bytes()
+                        == name.as_bytes()
+            })
+            .map(|i| i as i32 + 1)
+            .ok_or(CatalogError::Missing(name))
+    };
+    Ok(EventsCatalog {
+        rel: (*rel).rd_id,
+        stream_index: lookup(c"events_stream_key")?,
+        idempotency_index: lookup(c"events_idempotency_idx")?,
+        id_index: lookup(c"events_id_key")?,
+        position_sequence: lookup(c"events_global_position_seq")?,
+        att_domain: att("domain")?,
+        att_edition: att("edition")?,
+        att_root: att("root")?,
+        att_event_type: att("event_type")?,
+        att_correlation_id: att("correlation_id")?,
+        att_idempotency_key: att("idempotency_key")?,
+        att_id: att("id")?,
+        att_sequence: att("sequence")?,
+        att_global_position: att("global_position")?,
+        att_feed_tx: att("feed_tx")?,
+    })
+}
+
+/// Refuses an enabled BEFORE INSERT row trigger that fires after the sequence trigger.
+unsafe fn check_trigger_order(rel: pg_sys::Relation) -> Result<(), CatalogError> {
+    let desc = (*rel).trigdesc;
+    if desc.is_null() {
+        return Ok(());
+    }
+    let triggers = std::slice::from_raw_parts((*desc).triggers, (*desc).numtriggers as usize);
+    for t in triggers {
+        let ty = t.tgtype as u32;
+        let before_insert_row = ty & pg_sys::TRIGGER_TYPE_ROW != 0
+            && ty & pg_sys::TRIGGER_TYPE_TIMING_MASK == pg_sys::TRIGGER_TYPE_BEFORE
+            && ty & pg_sys::TRIGGER_TYPE_INSERT != 0;
+        let name = std::ffi::CStr::from_ptr(t.tgname);
+        if before_insert_row
+            && t.tgenabled != pg_sys::TRIGGER_DISABLED as c_char
+            && name.to_bytes() > SEQUENCE_TRIGGER
+        {
+            return Err(CatalogError::TriggerAfterOurs(
+                name.to_string_lossy().into_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Drops the cached catalog and probe hints when PostgreSQL invalidates the events relation,
+/// one of its indexes or its position sequence, or every relation at once.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    let stale = match CATALOG.get() {
+        None => false,
+        Some(_) if relid == pg_sys::InvalidOid => true,
+        Some(c) => [
+            c.rel,
+            c.stream_index,
+            c.idempotency_index,
+            c.id_index,
+            c.position_sequence,
+        ]
+        .contains(&relid),
+    };
+    if stale {
+        CATALOG.set(None);
+        HINTS.with(|h| {
+            if let Ok(mut h) = h.try_borrow_mut() {
+                h.clear();
+            }
         });
-        match found {
-            Some(i) => i as i32 + 1,
-            None => pgrx::error!("angzarr_store: column {name} is missing from angzarr.events"),
-        }
-    };
-    let c = EventsCatalog {
-        rel: oid,
-        stream_index: lookup(c"events_stream_key"),
-        idempotency_index: lookup(c"events_idempotency_idx"),
-        position_sequence: lookup(c"events_global_position_seq"),
-        att_domain: att("domain"),
-        att_edition: att("edition"),
-        att_root: att("root"),
-        att_event_type: att("event_type"),
-        att_sequence: att("sequence"),
-        att_global_position: att("global_position"),
-        att_feed_tx: att("feed_tx"),
-    };
-    CATALOG.set(Some(c));
-    c
+    }
 }
 
-/// A 64-bit FNV-1a hash of the aggregate key: the advisory lock key, also computable from SQL
-/// with `angzarr.aggregate_lock_key()`.
-pub fn lock_key(key: &AggregateKey) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |bytes: &[u8]| {
-        for b in bytes {
-            h ^= *b as u64;
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    };
-    eat(key.domain.as_bytes());
-    eat(&[0]);
-    eat(key.edition.as_bytes());
-    eat(&[0]);
-    eat(&key.root);
-    h as i64
-}
-
-/// Takes the aggregate's transaction-scoped advisory lock, waiting for a concurrent writer.
-pub fn lock(key: &AggregateKey) {
-    // SAFETY: pg_advisory_xact_lock(bigint) is a plain V1 function.
+/// Registers the invalidation callback; called once from `_PG_init`.
+pub fn register_callbacks() {
+    // SAFETY: registering a plain function pointer with inval.c for the life of the backend.
     unsafe {
-        pgrx::direct_function_call::<()>(
-            pg_sys::pg_advisory_xact_lock_int8,
-            &[lock_key(key).into_datum()],
+        pg_sys::CacheRegisterRelcacheCallback(
+            Some(on_relcache_invalidation),
+            pg_sys::Datum::from(0),
         );
     }
 }
@@ -203,6 +262,7 @@ unsafe fn scan_last(
         Some(StreamHead {
             next_sequence: seq + 1,
             feed_tx,
+            unconfirmed: None,
         })
     } else {
         None
@@ -225,11 +285,17 @@ pub unsafe fn idempotent_range(
     edition: pg_sys::Datum,
     root: pg_sys::Datum,
     key: pg_sys::Datum,
-) -> Option<(i64, i64)> {
+) -> Result<Option<(i64, i64)>, AppendError> {
     let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
     let nsp = pg_sys::get_namespace_oid(c"angzarr".as_ptr(), false);
     let rel = pg_sys::table_open(pg_sys::get_relname_relid(c"events".as_ptr(), nsp), lockmode);
-    let cat = catalog(rel);
+    let cat = match catalog(rel) {
+        Ok(cat) => cat,
+        Err(e) => {
+            pg_sys::table_close(rel, lockmode);
+            return Err(e.into());
+        }
+    };
     let index = pg_sys::index_open(cat.idempotency_index, lockmode);
     let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
     let mut keys: [pg_sys::ScanKeyData; 4] = std::mem::zeroed();
@@ -264,24 +330,66 @@ pub unsafe fn idempotent_range(
     pg_sys::UnregisterSnapshot(snapshot);
     pg_sys::index_close(index, lockmode);
     pg_sys::table_close(rel, lockmode);
-    range
+    Ok(range)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Whether the row the trigger stamped as `sequence` of the aggregate of `root` with event id
+/// `id` was really inserted (`ON CONFLICT DO NOTHING` skips it when another row has the id).
+///
+/// # Safety
+/// `rel` must be the open events relation that `cat` describes.
+pub unsafe fn stamped_row_exists(
+    rel: pg_sys::Relation,
+    cat: &EventsCatalog,
+    id: &[u8; 16],
+    root: &[u8; 16],
+    sequence: i64,
+) -> bool {
+    let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+    let index = pg_sys::index_open(cat.id_index, lockmode);
+    let mut key: pg_sys::ScanKeyData = std::mem::zeroed();
+    let uuid = pgrx::Uuid::from_bytes(*id);
+    let datum = uuid.into_datum().unwrap_or(pg_sys::Datum::from(0));
+    pg_sys::ScanKeyInit(
+        &mut key,
+        1,
+        pg_sys::BTEqualStrategyNumber as u16,
+        pg_sys::Oid::from(pg_sys::F_UUID_EQ),
+        datum,
+    );
+    let snapshot = &raw mut pg_sys::SnapshotSelfData;
+    let scan = pg_sys::index_beginscan(rel, index, snapshot, 1, 0);
+    pg_sys::index_rescan(scan, &mut key, 1, std::ptr::null_mut(), 0);
+    let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
+    let mut found = false;
+    if pg_sys::index_getnext_slot(scan, pg_sys::ScanDirection::ForwardScanDirection, slot) {
+        let mut null = false;
+        let seq = pg_sys::slot_getattr(slot, cat.att_sequence, &mut null).value() as i64;
+        let root_d = pg_sys::slot_getattr(slot, cat.att_root, &mut null);
+        let row_root = pgrx::Uuid::from_datum(root_d, null);
+        found = seq == sequence && row_root.is_some_and(|r| r.as_bytes() == root);
+    }
+    pg_sys::ExecDropSingleTupleTableSlot(slot);
+    pg_sys::index_endscan(scan);
+    pg_sys::index_close(index, lockmode);
+    found
+}
 
-    #[test]
-    fn lock_keys_separate_every_part_of_the_key() {
-        let k = |d: &str, e: &str, r: u8| AggregateKey {
-            domain: d.into(),
-            edition: e.into(),
-            root: [r; 16],
-        };
-        let base = lock_key(&k("player", "angzarr", 1));
-        assert_eq!(base, lock_key(&k("player", "angzarr", 1)));
-        assert_ne!(base, lock_key(&k("player", "angzarr", 2)));
-        assert_ne!(base, lock_key(&k("player", "what-if", 1)));
-        assert_ne!(lock_key(&k("ab", "c", 1)), lock_key(&k("a", "bc", 1)));
+impl From<CatalogError> for AppendError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::Missing(name) => AppendError::invalid_with(
+                "55000",
+                format!("angzarr.events is missing {name}"),
+                "The extension's objects were changed by hand; reinstall the extension.",
+            ),
+            CatalogError::TriggerAfterOurs(name) => AppendError::invalid_with(
+                "55000",
+                format!(
+                    "angzarr.events has a BEFORE INSERT trigger \"{name}\" that fires after events_assign_sequence"
+                ),
+                "Triggers fire in name order; a row trigger after the sequence trigger could skip or change a stamped row and leave a gap. Rename it to sort before \"events_assign_sequence\", or make it an AFTER trigger.",
+            ),
+        }
     }
 }

@@ -11,6 +11,8 @@ use pgrx::{FromDatum, IntoDatum, PgTupleDesc};
 
 use crate::errors::{self, AppendError};
 use crate::expectations::{self, AggregateKey};
+use crate::guc;
+use crate::locks;
 use crate::names;
 use crate::notify;
 use crate::stream_head::{self, EventsCatalog};
@@ -23,6 +25,8 @@ struct Stamp {
     feed_tx: i64,
     /// The normalised edition, when the row's spelling differed.
     edition: Option<&'static str>,
+    /// The event id to store, when the row came without one.
+    id: Option<[u8; 16]>,
 }
 
 #[pg_trigger]
@@ -57,7 +61,7 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
     let rel = td.tg_relation;
     let desc = (*rel).rd_att;
     let tuple = td.tg_trigtuple;
-    let cat = stream_head::catalog(rel);
+    let cat = stream_head::catalog(rel)?;
 
     let domain_text: Option<&str> = attr(tuple, desc, cat.att_domain);
     let domain = names::check_domain(domain_text)?;
@@ -71,6 +75,8 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
         )
     })?;
     names::check_event_type(attr(tuple, desc, cat.att_event_type))?;
+    check_length(tuple, desc, cat.att_correlation_id, "correlation_id")?;
+    check_length(tuple, desc, cat.att_idempotency_key, "idempotency_key")?;
     let explicit_sequence: Option<i64> = attr(tuple, desc, cat.att_sequence);
     if let Some(seq) = explicit_sequence.filter(|s| *s < 0) {
         return Err(AppendError::invalid_with(
@@ -86,6 +92,7 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
         root: *root.as_bytes(),
     };
     let edition_changed = edition_text != Some(edition);
+    tx_state::with(|s| s.use_relation(cat.rel));
 
     let preset_position: Option<i64> = attr(tuple, desc, cat.att_global_position);
     let preset_feed_tx: Option<i64> = attr(tuple, desc, cat.att_feed_tx);
@@ -107,14 +114,16 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
     } else {
         None
     };
+    // An id the writer chose may already exist, and `INSERT ... ON CONFLICT DO NOTHING` then
+    // skips the row after we stamped it: remember it, and check at the aggregate's next row.
+    let explicit_id: Option<pgrx::Uuid> = attr(tuple, desc, cat.att_id);
 
-    let setting = read_setting();
-    tx_state::with(|s| s.sync_setting(setting, expectations::parse))?;
+    tx_state::with(|s| s.arm_setting(guc::expected_sequences(), expectations::parse))?;
 
     let head = match tx_state::with(|s| s.head(&key)) {
-        Some(head) => head,
+        Some(head) => confirm_previous_row(rel, &cat, &key, head),
         None => {
-            stream_head::lock(&key);
+            locks::lock_aggregate(&key);
             let mut null = false;
             let domain_d = pg_sys::heap_getattr(tuple, cat.att_domain, desc, &mut null);
             let edition_d = match edition_datum {
@@ -127,17 +136,89 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
                 None => StreamHead {
                     next_sequence: first_sequence(&key, root),
                     feed_tx: 0,
+                    unconfirmed: None,
                 },
             }
         }
     };
 
-    let stamp = tx_state::with(|s| decide(s, &key, head, explicit_sequence, &cat))?;
+    let explicit_id = explicit_id.map(|id| *id.as_bytes());
+    let stamp = tx_state::with(|s| decide(s, &key, head, explicit_sequence, &cat, explicit_id))?;
     let stamp = Stamp {
         edition: edition_changed.then_some(names::MAIN_EDITION),
+        id: match explicit_id {
+            Some(_) => None,
+            None => Some(new_event_id()?),
+        },
         ..stamp
     };
     Ok(apply(tuple, desc, &cat, &stamp))
+}
+
+/// The head after the aggregate's previous row: when that row carried a writer-chosen id and
+/// was skipped (`ON CONFLICT DO NOTHING`), its sequence is free again.
+unsafe fn confirm_previous_row(
+    rel: pg_sys::Relation,
+    cat: &EventsCatalog,
+    key: &AggregateKey,
+    head: StreamHead,
+) -> StreamHead {
+    let previous = head.next_sequence - 1;
+    match head.unconfirmed {
+        Some(id) if !stream_head::stamped_row_exists(rel, cat, &id, &key.root, previous) => {
+            StreamHead {
+                next_sequence: head.next_sequence - 1,
+                unconfirmed: None,
+                ..head
+            }
+        }
+        _ => StreamHead {
+            unconfirmed: None,
+            ..head
+        },
+    }
+}
+
+/// Longest correlation id and idempotency key, in bytes.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Refuses a text column longer than [`MAX_KEY_BYTES`] without detoasting it.
+unsafe fn check_length(
+    tuple: pg_sys::HeapTuple,
+    desc: pg_sys::TupleDesc,
+    attno: i32,
+    what: &str,
+) -> Result<(), AppendError> {
+    let mut null = false;
+    let datum = pg_sys::heap_getattr(tuple, attno, desc, &mut null);
+    if null {
+        return Ok(());
+    }
+    let bytes = pg_sys::toast_raw_datum_size(datum) - pg_sys::VARHDRSZ;
+    if bytes <= MAX_KEY_BYTES {
+        return Ok(());
+    }
+    Err(AppendError::invalid_with(
+        "22001",
+        format!("{what} is {bytes} bytes long; the limit is {MAX_KEY_BYTES}"),
+        "Use an identifier such as a UUID, not the content itself.",
+    ))
+}
+
+/// A random (version 4) UUID for an event appended without an id.
+fn new_event_id() -> Result<[u8; 16], AppendError> {
+    let mut b = [0u8; 16];
+    // SAFETY: fills exactly the 16 bytes of `b`.
+    if !unsafe { pg_sys::pg_strong_random(b.as_mut_ptr().cast(), b.len()) } {
+        return Err(AppendError::invalid_with(
+            "58000",
+            "could not generate a random event id",
+            "The server's random number source failed; retry.",
+        ));
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    Ok(b)
 }
 
 /// A row that already carries its feed position comes from a dump being restored (only the
@@ -167,18 +248,25 @@ unsafe fn restore_verbatim(
                 StreamHead {
                     next_sequence,
                     feed_tx: head.feed_tx.max(feed_tx),
+                    unconfirmed: None,
                 },
             );
         }
     });
-    if !edition_changed {
+    let mut columns = Vec::new();
+    if edition_changed {
+        columns.push((cat.att_edition, names::MAIN_EDITION.into_datum()));
+    }
+    if attr::<pgrx::Uuid>(tuple, desc, cat.att_id).is_none() {
+        columns.push((
+            cat.att_id,
+            pgrx::Uuid::from_bytes(new_event_id()?).into_datum(),
+        ));
+    }
+    if columns.is_empty() {
         return Ok(tuple);
     }
-    Ok(replace_columns(
-        tuple,
-        desc,
-        &[(cat.att_edition, names::MAIN_EDITION.into_datum())],
-    ))
+    Ok(replace_columns(tuple, desc, &columns))
 }
 
 /// Checks expectations and claims the next sequence for `key`.
@@ -188,6 +276,7 @@ fn decide(
     head: StreamHead,
     explicit_sequence: Option<i64>,
     cat: &EventsCatalog,
+    explicit_id: Option<[u8; 16]>,
 ) -> Result<Stamp, AppendError> {
     let conflict = |expected: i64| AppendError::SequenceConflict {
         domain: key.domain.clone(),
@@ -217,12 +306,14 @@ fn decide(
         // feed_clock: the transaction id on this database's feed clock.
         feed_tx: crate::feed_clock::stamp(xid).max(head.feed_tx),
         edition: None,
+        id: None,
     };
     s.set_head(
         key,
         StreamHead {
             next_sequence: stamp.sequence + 1,
             feed_tx: stamp.feed_tx,
+            unconfirmed: explicit_id,
         },
     );
     notify::note_domain(s, &key.domain);
@@ -231,36 +322,31 @@ fn decide(
 
 /// The sequence of an aggregate's first event in its edition: 0 on the main timeline; on a
 /// named edition it continues the main timeline's history up to the divergence point.
+///
+/// The edition's lock, in share mode, keeps `create_edition()` from defining divergence points
+/// while this transaction starts the aggregate's own history; the points are read through the
+/// latest snapshot, so an edition created while we waited for the lock is seen.
 fn first_sequence(key: &AggregateKey, root: pgrx::Uuid) -> i64 {
     if key.edition == names::MAIN_EDITION {
         return 0;
     }
-    Spi::get_one_with_args::<i64>(
+    locks::share_edition(&key.edition);
+    // SAFETY: the pushed snapshot is popped below; an error on the way unwinds through pgrx
+    // and transaction abort resets the active snapshot stack.
+    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot()) };
+    let first = Spi::get_one_with_args::<i64>(
         include_str!("../sql/runtime/edition_first_sequence.sql"),
         &[
             key.domain.as_str().into(),
             key.edition.as_str().into(),
             root.into(),
         ],
-    )
-    .unwrap_or_else(|e| pgrx::error!("angzarr_store: reading the edition's base failed: {e}"))
-    .unwrap_or(0)
-}
-
-/// `angzarr.expected_sequences` as the transaction sees it; `''` counts as unset.
-///
-/// # Safety
-/// The result borrows guc.c's copy of the value: use it before anything can change the setting.
-unsafe fn read_setting<'a>() -> Option<&'a str> {
-    let ptr = pg_sys::GetConfigOption(c"angzarr.expected_sequences".as_ptr(), true, false);
-    if ptr.is_null() {
-        return None;
-    }
-    // Not UTF-8: hand the parser something that names the problem instead of guessing.
-    let text = std::ffi::CStr::from_ptr(ptr)
-        .to_str()
-        .unwrap_or("(not valid UTF-8)");
-    (!text.trim().is_empty()).then_some(text)
+    );
+    // SAFETY: pops the snapshot pushed above.
+    unsafe { pg_sys::PopActiveSnapshot() };
+    first
+        .unwrap_or_else(|e| pgrx::error!("angzarr_store: reading the edition's base failed: {e}"))
+        .unwrap_or(0)
 }
 
 unsafe fn apply(
@@ -276,6 +362,9 @@ unsafe fn apply(
     ];
     if let Some(edition) = stamp.edition {
         columns.push((cat.att_edition, edition.into_datum()));
+    }
+    if let Some(id) = stamp.id {
+        columns.push((cat.att_id, pgrx::Uuid::from_bytes(id).into_datum()));
     }
     replace_columns(tuple, desc, &columns)
 }

@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use pgrx::pg_sys;
 
 use crate::expectations::AggregateKey;
+use crate::locks::{BucketHold, BUCKETS};
 
 /// Where an aggregate stands inside the current transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,9 @@ pub struct StreamHead {
     pub next_sequence: i64,
     /// The feed order key of the aggregate's last event (0 when it has none).
     pub feed_tx: i64,
+    /// The writer-chosen id of the row stamped last, until the next row confirms that it was
+    /// really inserted (`ON CONFLICT DO NOTHING` may have skipped it).
+    pub unconfirmed: Option<[u8; 16]>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -33,11 +37,9 @@ enum Undo {
     Head(AggregateKey, Option<Entry>),
     Explicit(AggregateKey, Option<i64>),
     Consumed(AggregateKey),
-    Setting(
-        Option<String>,
-        HashMap<AggregateKey, i64>,
-        HashSet<AggregateKey>,
-    ),
+    Setting(bool, HashMap<AggregateKey, i64>, HashSet<AggregateKey>),
+    Rearmed(bool),
+    Bucket(usize, BucketHold),
 }
 
 /// The per-transaction state of this backend.
@@ -46,14 +48,21 @@ pub struct TxState {
     heads: HashMap<AggregateKey, Entry>,
     /// Expectations registered by `angzarr._expect_next_sequence()`, consumed by the next row.
     explicit: HashMap<AggregateKey, i64>,
-    /// The last `angzarr.expected_sequences` text seen and what it parsed to.
-    setting_text: Option<String>,
+    /// The relation the heads were read from: a store dropped and created again in the same
+    /// transaction starts from its own (empty) heads.
+    heads_rel: Option<pg_sys::Oid>,
+    /// Whether `setting` holds what the latest SET of `angzarr.expected_sequences` armed.
+    setting_armed: bool,
     setting: HashMap<AggregateKey, i64>,
     /// Aggregates whose setting entry a row has already been checked against.
     consumed: HashSet<AggregateKey>,
     /// Domains written, when `angzarr.notify` is on (read once per transaction).
     pub notify_domains: Option<BTreeSet<String>>,
     pub notify_checked: bool,
+    /// What this transaction holds on each aggregate bucket (empty until the first lock).
+    buckets: Vec<BucketHold>,
+    /// Aggregate locks this transaction has taken (a count for escalation, never undone).
+    aggregate_locks: u32,
     undo: Vec<(pg_sys::SubTransactionId, Undo)>,
 }
 
@@ -65,6 +74,16 @@ thread_local! {
 /// [`crate::errors::raise`]; return the error and raise it after `with` has returned.
 pub fn with<R>(f: impl FnOnce(&mut TxState) -> R) -> R {
     STATE.with(|s| f(&mut s.borrow_mut()))
+}
+
+/// Like [`with`], but does nothing when the state is in use (for hooks PostgreSQL may call at
+/// any time, which must not fail).
+pub fn try_with(f: impl FnOnce(&mut TxState)) {
+    STATE.with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            f(&mut s)
+        }
+    })
 }
 
 fn current_subxact() -> pg_sys::SubTransactionId {
@@ -117,24 +136,62 @@ impl TxState {
         self.log(|| Undo::Explicit(key, before));
     }
 
-    /// Makes sure the parsed setting matches `text`; `parse` runs only when the text changed.
-    pub fn sync_setting<E>(
+    /// Makes sure `setting` holds what the latest SET armed; `parse` runs once per SET.
+    pub fn arm_setting<E>(
         &mut self,
         text: Option<&str>,
         parse: impl FnOnce(&str) -> Result<HashMap<AggregateKey, i64>, E>,
     ) -> Result<(), E> {
-        if self.setting_text.as_deref() == text {
+        if self.setting_armed {
             return Ok(());
         }
         let parsed = match text {
             Some(t) => parse(t)?,
             None => HashMap::new(),
         };
-        let old_text = std::mem::replace(&mut self.setting_text, text.map(str::to_string));
         let old_map = std::mem::replace(&mut self.setting, parsed);
         let old_consumed = std::mem::take(&mut self.consumed);
-        self.log(|| Undo::Setting(old_text, old_map, old_consumed));
+        self.setting_armed = true;
+        self.log(|| Undo::Setting(false, old_map, old_consumed));
         Ok(())
+    }
+
+    /// A new SET of the setting: its expectations apply to the next row of each aggregate.
+    pub fn rearm_setting(&mut self) {
+        let before = std::mem::replace(&mut self.setting_armed, false);
+        self.log(|| Undo::Rearmed(before));
+    }
+
+    /// Forgets cached heads read from another relation than `rel`.
+    pub fn use_relation(&mut self, rel: pg_sys::Oid) {
+        if self.heads_rel != Some(rel) {
+            self.heads.clear();
+            self.heads_rel = Some(rel);
+        }
+    }
+
+    /// What this transaction holds on `bucket`.
+    pub fn bucket_hold(&self, bucket: usize) -> BucketHold {
+        self.buckets.get(bucket).copied().unwrap_or_default()
+    }
+
+    /// Records a bucket lock taken in the current (sub)transaction.
+    pub fn set_bucket_hold(&mut self, bucket: usize, hold: BucketHold) {
+        if self.buckets.is_empty() {
+            self.buckets = vec![BucketHold::None; BUCKETS];
+        }
+        let before = std::mem::replace(&mut self.buckets[bucket], hold);
+        self.log(|| Undo::Bucket(bucket, before));
+    }
+
+    /// Counts an aggregate lock taken by this transaction.
+    pub fn count_aggregate_lock(&mut self) {
+        self.aggregate_locks = self.aggregate_locks.saturating_add(1);
+    }
+
+    /// Whether the next aggregate should be covered by an exclusive bucket lock.
+    pub fn should_escalate(&self) -> bool {
+        self.aggregate_locks >= crate::guc::escalation_threshold()
     }
 
     /// Takes every expectation that applies to the next row of `key`, at most one of each kind.
@@ -181,11 +238,13 @@ impl TxState {
                 Undo::Consumed(key) => {
                     self.consumed.remove(&key);
                 }
-                Undo::Setting(text, map, consumed) => {
-                    self.setting_text = text;
+                Undo::Setting(armed, map, consumed) => {
+                    self.setting_armed = armed;
                     self.setting = map;
                     self.consumed = consumed;
                 }
+                Undo::Rearmed(armed) => self.setting_armed = armed,
+                Undo::Bucket(bucket, hold) => self.buckets[bucket] = hold,
             }
         }
     }

@@ -13,6 +13,8 @@ use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgLogLevel, PgSqlErrorCode};
 
+use crate::errors::AppendError;
+use crate::storage_contract::raise_invalid;
 use codec::{BookOut, EventOut, SnapshotOut, WireError};
 
 /// Raises `err` with its SQLSTATE, DETAIL and HINT. Never returns.
@@ -75,37 +77,46 @@ fn decode_event_book(
 
 /// Builds an encoded EventBook from parallel arrays (one element per event, sequence order)
 /// and an optional snapshot; what `angzarr.read_event_book()` returns.
+///
+/// Every error here unwinds through pgrx's panic path, so the argument copies this frame owns
+/// are dropped before PostgreSQL long-jumps; the snapshot state is borrowed, not copied, and the
+/// names are checked before anything is built from the arrays.
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(immutable, parallel_safe, name = "_encode_event_book")]
 fn encode_event_book<'a>(
     domain: Option<&str>,
     edition: Option<&str>,
     root: Option<pgrx::Uuid>,
-    next_sequence: i64,
+    next_sequence: Option<i64>,
     sequences: default!(Option<Vec<Option<i64>>>, "NULL"),
     event_types: default!(Option<Vec<Option<String>>>, "NULL"),
     payloads: default!(Option<pgrx::Array<'a, &'a [u8]>>, "NULL"),
     created_ats: default!(Option<Vec<Option<TimestampWithTimeZone>>>, "NULL"),
     snapshot_sequence: default!(Option<i64>, "NULL"),
     snapshot_type: default!(Option<String>, "NULL"),
-    snapshot_state: default!(Option<Vec<u8>>, "NULL"),
+    snapshot_state: default!(Option<&'a [u8]>, "NULL"),
     snapshot_retention: default!(Option<String>, "NULL"),
     correlation_id: default!(Option<String>, "NULL"),
     divergence_domains: default!(Option<Vec<Option<String>>>, "NULL"),
     divergence_sequences: default!(Option<Vec<Option<i64>>>, "NULL"),
 ) -> Vec<u8> {
-    let (domain, root) = match (crate::names::check_domain(domain), root) {
-        (Ok(domain), Some(root)) => (domain, root),
-        (Err(e), _) => crate::errors::raise(e),
-        (_, None) => crate::errors::raise(crate::errors::AppendError::invalid_with(
+    let domain = crate::names::check_domain(domain).unwrap_or_else(|e| raise_invalid(e));
+    fn not_null(what: &str, hint: &str) -> ! {
+        raise_invalid(AppendError::invalid_with(
             "23502",
-            "root must not be NULL",
-            "Pass the aggregate's UUID.",
-        )),
+            format!("{what} must not be NULL"),
+            hint,
+        ))
+    }
+    let Some(root) = root else {
+        not_null("root", "Pass the aggregate's UUID.")
     };
-    let edition = match crate::names::normalize_edition(edition) {
-        Ok(edition) => edition,
-        Err(e) => crate::errors::raise(e),
+    let edition = crate::names::normalize_edition(edition).unwrap_or_else(|e| raise_invalid(e));
+    let Some(next_sequence) = next_sequence else {
+        not_null(
+            "next_sequence",
+            "Pass the aggregate's next sequence (angzarr.next_sequence()).",
+        )
     };
     let (sequences, types) = (
         sequences.unwrap_or_default(),
@@ -147,7 +158,7 @@ fn encode_event_book<'a>(
     let snapshot = snapshot_sequence.map(|sequence| SnapshotOut {
         sequence,
         state_type: snapshot_type.unwrap_or_default(),
-        state: snapshot_state.unwrap_or_default(),
+        state: snapshot_state.unwrap_or_default().to_vec(),
         retention: snapshot_retention.unwrap_or_else(|| "default".to_string()),
     });
     let book = BookOut {

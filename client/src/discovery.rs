@@ -110,8 +110,9 @@ impl EventStore {
             .collect()
     }
 
-    /// The advisory lock key that writers of the aggregate hold while appending (find it in
-    /// `pg_locks` when diagnosing a blocked writer).
+    /// The key of the lock that writers of the aggregate hold while appending: in `pg_locks`
+    /// an advisory lock with `objsubid` 3 whose `classid`/`objid` are the key's high and low
+    /// halves (find it there when diagnosing a blocked writer).
     pub async fn aggregate_lock_key<'c>(
         &self,
         db: impl Into<Db<'c>>,

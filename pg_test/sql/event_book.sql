@@ -100,3 +100,13 @@ SELECT pg_temp.show(b) -> 'cover' AS cover, jsonb_array_length(pg_temp.show(b) -
 -- event_book_to_json refuses what is not a book.
 SELECT angzarr.event_book_to_json('\x0a05');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+
+-- The encoder behind read_event_book() refuses a missing root or next_sequence with 23502 and
+-- checks names before it builds anything (a snapshot of any size is not copied for a bad name).
+SELECT angzarr._encode_event_book('player', NULL, '00000000-0000-0000-0000-0000000000e1', NULL);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT angzarr._encode_event_book('player', NULL, NULL, 0);
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT angzarr._encode_event_book('a/b', NULL, '00000000-0000-0000-0000-0000000000e1', 0,
+    snapshot_sequence => 0, snapshot_state => convert_to(repeat('s', 52428800), 'UTF8'));
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;

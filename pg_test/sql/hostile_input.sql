@@ -178,3 +178,121 @@ SELECT count(*) AS internal_errors FROM outcomes WHERE sqlstate = 'XX000';
 SELECT count(*) AS failed_cases_that_wrote FROM outcomes WHERE sqlstate <> 'ok' AND wrote <> 0;
 SELECT domain, count(*), max(sequence) FROM angzarr.events GROUP BY domain ORDER BY domain;
 SELECT * FROM angzarr.check_integrity();
+
+-- Every writable column of angzarr.events with NULL, empty, over-long and malformed values,
+-- through INSERT and through COPY (which fires the trigger row by row too). The other columns
+-- of the row are valid. Each case runs in its own subtransaction; "wrote" counts the rows it
+-- left behind (an accepted row is then rolled back, so every case starts from the same store).
+CREATE TEMP TABLE column_cases (col text, label text, value text, PRIMARY KEY (col, label));
+INSERT INTO column_cases
+SELECT c.col, v.label, v.value
+  FROM unnest(ARRAY['sequence', 'domain', 'edition', 'root', 'event_type', 'payload', 'correlation_id',
+                    'idempotency_key', 'created_at', 'id', 'feed_tx', 'global_position']) AS c(col)
+ CROSS JOIN LATERAL (VALUES
+       ('1 NULL', NULL),
+       ('2 empty', ''),
+       ('3 over-long', CASE WHEN c.col IN ('sequence', 'feed_tx', 'global_position') THEN repeat('9', 1000)
+                            WHEN c.col = 'payload' THEN '\x' || repeat('ff', 1048576)
+                            ELSE repeat('x', 1048576) END),
+       ('4 malformed', CASE WHEN c.col IN ('sequence', 'feed_tx', 'global_position') THEN '1e3'
+                            WHEN c.col IN ('root', 'id') THEN '00000000-0000-0000-0000-00000000000g'
+                            WHEN c.col = 'payload' THEN '\xzz'
+                            WHEN c.col = 'created_at' THEN '2026-13-45 25:61:00'
+                            ELSE E'a/b\x01\n\x7f' END),
+       ('5 out of range', CASE WHEN c.col IN ('sequence', 'feed_tx', 'global_position') THEN '-9223372036854775808'
+                               WHEN c.col = 'created_at' THEN 'infinity'
+                               WHEN c.col IN ('domain', 'edition') THEN repeat('é', 33)
+                               WHEN c.col = 'event_type' THEN repeat('t', 513)
+                               END)) AS v(label, value)
+ WHERE v.label <> '5 out of range' OR v.value IS NOT NULL;
+CREATE TEMP TABLE column_outcomes (col text, label text, via text, sqlstate text, message text, wrote bigint,
+                                   PRIMARY KEY (col, label, via));
+DO $columns$
+DECLARE
+    c record;
+    via text;
+    cols text[];
+    vals text[];
+    i int;
+    copy_file text := '/tmp/angzarr_hostile_copy_' || pg_backend_pid();
+    st text;
+    msg text;
+    before bigint;
+    wrote bigint;
+BEGIN
+    FOR c IN SELECT * FROM column_cases ORDER BY col, label LOOP
+        -- A valid row for a new aggregate, with the column under test replaced or added.
+        cols := ARRAY['domain', 'root', 'event_type', 'payload'];
+        vals := ARRAY['hostile', '00000000-0000-0000-0000-000000000009', 'E', '\x'];
+        i := array_position(cols, c.col);
+        IF i IS NULL THEN
+            cols := cols || c.col;
+            vals := vals || c.value;
+        ELSE
+            vals[i] := c.value;
+        END IF;
+        FOREACH via IN ARRAY ARRAY['COPY', 'INSERT'] LOOP
+            before := pg_temp.rows_stored();
+            wrote := 0;
+            BEGIN
+                IF via = 'INSERT' THEN
+                    EXECUTE format('INSERT INTO angzarr.events (%s) VALUES (%s)',
+                                   (SELECT string_agg(quote_ident(x), ', ') FROM unnest(cols) x),
+                                   (SELECT string_agg(quote_nullable(x), ', ') FROM unnest(vals) x));
+                ELSE
+                    EXECUTE format('COPY (SELECT %s) TO %L',
+                                   (SELECT string_agg(quote_nullable(x), ', ') FROM unnest(vals) x), copy_file);
+                    EXECUTE format('COPY angzarr.events (%s) FROM %L',
+                                   (SELECT string_agg(quote_ident(x), ', ') FROM unnest(cols) x), copy_file);
+                END IF;
+                wrote := pg_temp.rows_stored() - before;
+                RAISE EXCEPTION 'accepted' USING ERRCODE = 'ZZ999';
+            EXCEPTION WHEN OTHERS THEN
+                GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+                IF st = 'ZZ999' THEN
+                    st := 'ok';
+                    msg := NULL;
+                ELSE
+                    wrote := pg_temp.rows_stored() - before;
+                END IF;
+            END;
+            INSERT INTO column_outcomes VALUES (c.col, c.label, via, st, left(msg, 90), wrote);
+        END LOOP;
+    END LOOP;
+    EXECUTE format('COPY (SELECT WHERE false) TO %L', copy_file);
+END
+$columns$;
+SELECT col, label, via, sqlstate, message, wrote FROM column_outcomes ORDER BY col, label, via;
+-- COPY and INSERT agree, nothing ended in an internal error, and a failed case left no row.
+SELECT col, label, array_agg(via || ': ' || sqlstate ORDER BY via) AS disagree
+  FROM column_outcomes GROUP BY col, label HAVING count(DISTINCT sqlstate) > 1 ORDER BY col, label;
+SELECT count(*) AS internal_errors FROM column_outcomes WHERE sqlstate = 'XX000';
+SELECT count(*) AS failed_cases_that_wrote FROM column_outcomes WHERE sqlstate <> 'ok' AND wrote <> 0;
+
+-- A statement that fails on its last row writes none of its rows, and the failure leaves no
+-- trace in the next statement (the aggregate still starts at 0).
+COPY angzarr.events (domain, root, event_type, payload) FROM stdin (FORMAT csv);
+partial,00000000-0000-0000-0000-00000000000a,A,\x
+partial,00000000-0000-0000-0000-00000000000a,B,\x
+,00000000-0000-0000-0000-00000000000a,C,\x
+\.
+SELECT count(*) AS rows_after_copy FROM angzarr.events WHERE domain = 'partial';
+COPY angzarr.events (domain, root, event_type, payload, sequence) FROM stdin (FORMAT csv);
+partial,00000000-0000-0000-0000-00000000000a,A,\x,0
+partial,00000000-0000-0000-0000-00000000000a,B,\x,1
+partial,00000000-0000-0000-0000-00000000000a,C,\x,1
+\.
+SELECT count(*) AS rows_after_conflicting_copy FROM angzarr.events WHERE domain = 'partial';
+INSERT INTO angzarr.events (domain, root, event_type, payload) VALUES
+    ('partial', '00000000-0000-0000-0000-00000000000a', 'A', '\x'),
+    ('partial', '00000000-0000-0000-0000-00000000000a', 'B', '\x'),
+    ('partial', '00000000-0000-0000-0000-00000000000a', repeat('t', 513), '\x');
+SELECT count(*) AS rows_after_insert FROM angzarr.events WHERE domain = 'partial';
+SELECT * FROM angzarr.append_events('partial', '00000000-0000-0000-0000-00000000000a',
+    ARRAY['A', 'B', ''], ARRAY['\x', '\x', '\x']::bytea[]);
+SELECT count(*) AS rows_after_append_events FROM angzarr.events WHERE domain = 'partial';
+SELECT * FROM angzarr.append_events('partial', '00000000-0000-0000-0000-00000000000a',
+    '[{"type": "A"}, {"type": "B"}, {"type": 7}]');
+SELECT count(*) AS rows_after_append_events_json FROM angzarr.events WHERE domain = 'partial';
+SELECT * FROM angzarr.append_events('partial', '00000000-0000-0000-0000-00000000000a', '[{"type": "First"}]');
+SELECT * FROM angzarr.check_integrity();
