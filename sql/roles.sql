@@ -41,10 +41,11 @@ GRANT SELECT ON ALL TABLES IN SCHEMA angzarr TO angzarr_reader;
 -- Writers insert events (append_events() and append_event_book() run as the caller), but only
 -- the columns an append sets: sequence is checked by the trigger (it must be exactly the next
 -- one); created_at because EventBook pages carry their own time; global_position and feed_tx
--- are the trigger's alone (a row that carries them is a restored row, kept verbatim); id keeps
--- its default. USAGE on the position counter lets the trigger draw positions as the writer;
+-- are the trigger's alone (a row that carries them is a restored row, kept verbatim); id because
+-- a client may name its events to retry them one by one (a row ON CONFLICT DO NOTHING skips
+-- gives its sequence back). USAGE on the position counter lets the trigger draw positions as the writer;
 -- without UPDATE nobody but the owner can setval() it backwards.
-GRANT INSERT (sequence, domain, edition, root, event_type, payload, correlation_id, idempotency_key, created_at)
+GRANT INSERT (sequence, domain, edition, root, event_type, payload, correlation_id, idempotency_key, created_at, id)
     ON angzarr.events TO angzarr_writer;
 GRANT USAGE ON SEQUENCE angzarr.events_global_position_seq TO angzarr_writer;
 -- Reading the counter (how far the feed has got) is harmless; check_integrity() compares it.
@@ -126,6 +127,7 @@ BEGIN
                 ('append_event_book', 'angzarr_writer'),
                 ('_lock_aggregate', 'angzarr_writer'),
                 ('_expect_next_sequence', 'angzarr_writer'),
+                ('_check_next_sequence', 'angzarr_writer'),
                 ('_idempotent_range', 'angzarr_writer'),
                 ('_edition_first_sequence', 'angzarr_writer'),
                 ('save_position', 'angzarr_writer'),

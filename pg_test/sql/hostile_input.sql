@@ -18,7 +18,7 @@ CREATE FUNCTION pg_temp.rows_stored() RETURNS bigint LANGUAGE sql AS $$
          + (SELECT count(*) FROM angzarr.editions) + (SELECT count(*) FROM angzarr.edition_divergences)
 $$;
 INSERT INTO cases VALUES
- -- append_events(domain, root, event_types, payloads, expected_sequence, edition, correlation_id, idempotency_key)
+ -- append_events(domain, root, event_types, payloads, edition, expected_sequence, correlation_id, idempotency_key, created_at, ids)
  (1, 'domain NULL', $$PERFORM angzarr.append_events(NULL, '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea])$$),
  (2, 'domain empty', $$PERFORM angzarr.append_events('', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea])$$),
  (3, 'domain 1 MB', $$PERFORM angzarr.append_events(repeat('d', 1048576), '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea])$$),
@@ -39,9 +39,9 @@ INSERT INTO cases VALUES
  (18, 'payloads NULL', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], NULL::bytea[])$$),
  (19, 'payload NULL element', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY[NULL::bytea])$$),
  (20, 'two-dimensional arrays', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY[['A', 'B'], ['C', 'D']], ARRAY[['\x'::bytea, '\x'::bytea], ['\x'::bytea, '\x'::bytea]])$$),
- (21, 'expected_sequence negative', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], -1)$$),
- (22, 'expected_sequence bigint max', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], 9223372036854775807)$$),
- (23, 'expected_sequence bigint min', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], -9223372036854775808)$$),
+ (21, 'expected_sequence negative', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], expected_sequence => -1)$$),
+ (22, 'expected_sequence bigint max', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], expected_sequence => 9223372036854775807)$$),
+ (23, 'expected_sequence bigint min', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], expected_sequence => -9223372036854775808)$$),
  (24, 'edition with slash', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], edition => 'a/b')$$),
  (25, 'edition 1 MB', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], edition => repeat('e', 1048576))$$),
  (26, 'edition with NUL-like control char', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], edition => E'ed\x01')$$),

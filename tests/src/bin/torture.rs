@@ -136,7 +136,8 @@ async fn append(
 ) -> sqlx::Result<(i64, i64)> {
     let types: Vec<String> = (0..a.payloads.len()).map(|i| format!("T{i}")).collect();
     let row = sqlx::query(
-        "SELECT first_sequence, last_sequence FROM angzarr.append_events($1, $2, $3, $4, $5, $6, $7, $8)",
+        "SELECT first_sequence, last_sequence FROM angzarr.append_events($1, $2, $3, $4, expected_sequence => $5, \
+         edition => $6, correlation_id => $7, idempotency_key => $8)",
     )
     .bind(a.agg.domain)
     .bind(a.agg.root)
