@@ -26,6 +26,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
 fail() { echo "test-feed-migration: FAIL: $*" >&2; exit 1; }
 q() { local port=$1 db=$2; shift 2; "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 val() { q "$1" "$2" -tA -c "$3"; }
