@@ -126,7 +126,7 @@ pub fn before_commit() {
         // A schema from before the feed clock: nothing to raise (see read_offset).
         return;
     }
-    // Forget first: the raise runs SQL, and a retry after an error must not see a stale note.
+    // Forget the note first, so that nothing the raise runs can make it raise again.
     CLOCK.set(TxClock {
         moved_feed_tx: None,
         moved_position: None,
@@ -167,39 +167,37 @@ fn read_offset() -> i64 {
     // SAFETY: a heap scan of a one-row table inside a transaction; every resource is released
     // before anything can raise an error.
     let found = unsafe {
-        {
-            let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
-            let rel = pg_sys::table_open(relid, lockmode);
-            let desc = (*rel).rd_att;
-            let attno = (0..(*desc).natts as usize)
-                .find(|i| {
-                    let a = (*desc).attrs.as_slice((*desc).natts as usize)[*i];
-                    std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == b"xid_offset"
-                })
-                .map(|i| i as i32 + 1);
-            let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
-            let scan = pg_sys::systable_beginscan(
-                rel,
-                pg_sys::InvalidOid,
-                false,
-                snapshot,
-                0,
-                std::ptr::null_mut(),
-            );
-            let tuple = pg_sys::systable_getnext(scan);
-            let value = match attno {
-                Some(attno) if !tuple.is_null() => {
-                    let mut null = false;
-                    let d = pg_sys::heap_getattr(tuple, attno, desc, &mut null);
-                    (!null).then(|| d.value() as i64)
-                }
-                _ => None,
-            };
-            pg_sys::systable_endscan(scan);
-            pg_sys::UnregisterSnapshot(snapshot);
-            pg_sys::table_close(rel, lockmode);
-            value
-        }
+        let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+        let rel = pg_sys::table_open(relid, lockmode);
+        let desc = (*rel).rd_att;
+        let attno = (0..(*desc).natts as usize)
+            .find(|i| {
+                let a = (*desc).attrs.as_slice((*desc).natts as usize)[*i];
+                std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == b"xid_offset"
+            })
+            .map(|i| i as i32 + 1);
+        let snapshot = pg_sys::RegisterSnapshot(pg_sys::GetLatestSnapshot());
+        let scan = pg_sys::systable_beginscan(
+            rel,
+            pg_sys::InvalidOid,
+            false,
+            snapshot,
+            0,
+            std::ptr::null_mut(),
+        );
+        let tuple = pg_sys::systable_getnext(scan);
+        let value = match attno {
+            Some(attno) if !tuple.is_null() => {
+                let mut null = false;
+                let d = pg_sys::heap_getattr(tuple, attno, desc, &mut null);
+                (!null).then(|| d.value() as i64)
+            }
+            _ => None,
+        };
+        pg_sys::systable_endscan(scan);
+        pg_sys::UnregisterSnapshot(snapshot);
+        pg_sys::table_close(rel, lockmode);
+        value
     };
     match found {
         Some(offset) => offset,
@@ -236,7 +234,9 @@ fn clock_table() -> Option<pg_sys::Oid> {
 /// (a restore, logical replication, an operator), not through the SECURITY DEFINER
 /// `save_feed_position()`, comes from another clock: note it so the clock is raised past it.
 /// Checkpoints saved through the function are the consumers' own and never move the clock, so
-/// no writer can push it forward.
+/// no writer can push it forward. (Checked on PostgreSQL 15, whose apply worker runs as the
+/// subscription owner; a version whose apply worker switches to the table owner's identity must
+/// be checked again.)
 #[pg_trigger]
 fn _feed_positions_note_moved<'a>(
     trigger: &'a PgTrigger<'a>,
