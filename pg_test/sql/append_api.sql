@@ -2,6 +2,7 @@
 -- per-event times and ids, idempotency keys that no write path can reuse, and conflicts a
 -- program can read without parsing the message.
 \set VERBOSITY default
+\set SHOW_CONTEXT never
 \set r '00000000-0000-0000-0000-00000000b001'
 
 -- An empty batch writes nothing and returns NULLs; with an expectation it is a cheap "is my
