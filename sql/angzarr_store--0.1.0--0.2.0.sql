@@ -337,27 +337,18 @@ BEGIN
         PERFORM angzarr._expect_next_sequence(append_events.domain, v_edition, append_events.root,
                                               expected_sequence);
     END IF;
-    IF append_events.created_at IS NULL AND ids IS NULL THEN
-        WITH appended AS (
-            INSERT INTO angzarr.events (domain, edition, root, event_type, payload, correlation_id, idempotency_key)
-            SELECT append_events.domain, v_edition, append_events.root, u.event_type, u.payload,
-                   append_events.correlation_id, v_key
-              FROM unnest(event_types, payloads) WITH ORDINALITY AS u(event_type, payload, n)
-             ORDER BY u.n
-            RETURNING sequence)
-        SELECT min(a.sequence), max(a.sequence) INTO first_sequence, last_sequence FROM appended a;
-    ELSE
-        WITH appended AS (
-            INSERT INTO angzarr.events (domain, edition, root, event_type, payload, correlation_id, idempotency_key,
-                                        created_at, id)
-            SELECT append_events.domain, v_edition, append_events.root, u.event_type, u.payload,
-                   append_events.correlation_id, v_key, coalesce(u.created_at, now()), u.id
-              FROM unnest(event_types, payloads, append_events.created_at, ids)
-                   WITH ORDINALITY AS u(event_type, payload, created_at, id, n)
-             ORDER BY u.n
-            RETURNING sequence)
-        SELECT min(a.sequence), max(a.sequence) INTO first_sequence, last_sequence FROM appended a;
-    END IF;
+    -- created_at and ids may be NULL arrays: unnest then gives NULLs (the transaction's time,
+    -- and an id the trigger draws).
+    WITH appended AS (
+        INSERT INTO angzarr.events (domain, edition, root, event_type, payload, correlation_id, idempotency_key,
+                                    created_at, id)
+        SELECT append_events.domain, v_edition, append_events.root, u.event_type, u.payload,
+               append_events.correlation_id, v_key, coalesce(u.created_at, now()), u.id
+          FROM unnest(event_types, payloads, append_events.created_at, ids)
+               WITH ORDINALITY AS u(event_type, payload, created_at, id, n)
+         ORDER BY u.n
+        RETURNING sequence)
+    SELECT min(a.sequence), max(a.sequence) INTO first_sequence, last_sequence FROM appended a;
 END
 $$;
 COMMENT ON FUNCTION angzarr.append_events(text, uuid, text[], bytea[], text, bigint, text, text, timestamptz[], uuid[]) IS
@@ -412,6 +403,268 @@ GRANT EXECUTE ON FUNCTION angzarr.append_events(text, uuid, jsonb, text, bigint,
 -- Core: writers may name their events (the trigger gives a skipped row's sequence back), and a
 -- plain INSERT that reuses another append's idempotency key is refused with ZA005.
 GRANT INSERT (id) ON angzarr.events TO angzarr_writer;
+
+-- ---------------------------------------------------------------------------------------------
+-- Feed clock (begin). feed_tx was the writer's raw transaction id, so a dump restored into
+-- another cluster (lower ids) or a store moved by logical replication let new events sort below
+-- moved events and checkpoints. feed_tx is now the transaction id plus a per-database offset
+-- (angzarr.feed_clock, not dumped) that restored and replicated rows raise; readers' horizon
+-- adds the same offset. Existing rows keep their feed_tx: the offset starts at 0, so nothing
+-- moves on upgrade. See src/feed_clock.rs and sql/fn_feed_clock.sql.
+-- The feed clock offset O of this database: writers stamp feed_tx = transaction id + O, readers
+-- pass rows below snapshot xmin + O. Transaction ids are one cluster's own; O is what lets rows
+-- brought in from another cluster (a restored dump, logical replication) keep their feed_tx and
+-- still sort before everything written here afterwards (src/feed_clock.rs raises it, see
+-- angzarr._advance_feed_clock()). It only grows. Deliberately NOT marked with
+-- pg_extension_config_dump: O is relative to this cluster's transaction ids, so a dump must not
+-- carry it to another cluster; a restore starts from 0 and raises it past the restored rows.
+CREATE TABLE angzarr.feed_clock (
+    -- Exactly one row.
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    xid_offset bigint NOT NULL CHECK (xid_offset >= 0)
+);
+COMMENT ON TABLE angzarr.feed_clock IS
+    'Feed clock offset: feed_tx = transaction id + xid_offset; raised only by angzarr.advance_feed_clock() and restored or replicated rows.';
+INSERT INTO angzarr.feed_clock (xid_offset) VALUES (0);
+
+-- Raises the feed clock past rows brought in from another cluster (a restore, logical
+-- replication): src/feed_clock.rs calls it before a transaction that wrote such rows commits,
+-- with the largest feed_tx and global_position among them. Returns the offset now in force.
+--
+-- Why a raise cannot let a reader skip a row. A reader passes only rows with feed_tx below
+-- H = xmin + O_r (xmin of its snapshot, O_r the offset that snapshot sees). A row it cannot see
+-- yet belongs to a writer running at its snapshot, whose id is >= xmin, so the row is safe when
+-- that writer stamped with an offset >= O_r. Writers read O (latest committed value) only while
+-- they hold ROW EXCLUSIVE on angzarr.events, which they keep until they end. The raise first
+-- takes SHARE on angzarr.events: it waits until every writer that may have read the old offset
+-- has ended, and keeps new writers out until it commits; they then read the new offset (through
+-- the latest snapshot, even under REPEATABLE READ). So a reader whose snapshot sees the new
+-- offset took it after the raise committed, after every old-offset writer had ended: their rows
+-- are visible to it, none is ahead of it. A reader whose snapshot does not see the raise uses the
+-- old offset, below what every writer stamps. O only grows, so this holds for any number of raises.
+-- The new offset is measured from the oldest transaction still running once the lock is held:
+-- every later writer has an id at least that, so it stamps above moved_feed_tx, and above every
+-- restored checkpoint. Two concurrent raises that both wrote events can deadlock (each holds
+-- ROW EXCLUSIVE); one is cancelled with 40P01 and can be retried.
+CREATE FUNCTION angzarr._advance_feed_clock(moved_feed_tx bigint, moved_position bigint)
+RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_need bigint;
+    v_offset bigint;
+BEGIN
+    -- Real clocks are nowhere near this (2^62 is 2^30 epochs of 2^32 ids); a value beyond it is
+    -- damage, and following it would leave new writers little room before bigint overflows.
+    IF moved_feed_tx > (1::bigint << 62) THEN
+        RAISE EXCEPTION 'feed_tx % is beyond the feed clock''s range', moved_feed_tx
+            USING ERRCODE = '22003',
+                  DETAIL = pg_catalog.format('The feed clock is not raised past %s (2^62).', 1::bigint << 62),
+                  HINT = 'Find the event or feed checkpoint with this feed_tx; it did not come from a real clock.';
+    END IF;
+    v_need := moved_feed_tx - pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint + 1;
+    SELECT c.xid_offset INTO v_offset FROM angzarr.feed_clock c;
+    -- Usually nothing to do (a restore of rows from a cluster behind this one, or a raise that
+    -- an earlier transaction already made): no lock. O only grows, so a stale read errs safe.
+    IF v_offset >= v_need AND NOT EXISTS (
+        SELECT FROM angzarr.events_global_position_seq s
+         WHERE CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END < moved_position) THEN
+        RETURN v_offset;
+    END IF;
+    LOCK TABLE angzarr.events IN SHARE MODE;
+    -- A new statement takes a new snapshot (READ COMMITTED): the oldest id running now.
+    v_need := moved_feed_tx - pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text::bigint + 1;
+    -- The clock's guard drops rows applied by logical replication, except this raise.
+    PERFORM pg_catalog.set_config('angzarr._raising_feed_clock', 'on', true);
+    INSERT INTO angzarr.feed_clock AS c (xid_offset) VALUES (greatest(v_need, 0))
+        ON CONFLICT (singleton) DO UPDATE SET xid_offset = excluded.xid_offset
+         WHERE c.xid_offset < excluded.xid_offset;
+    PERFORM pg_catalog.set_config('angzarr._raising_feed_clock', 'off', true);
+    -- Logical replication does not carry the position counter, and a restore may set it after
+    -- the events: never hand out a position that a moved row holds.
+    PERFORM pg_catalog.setval('angzarr.events_global_position_seq', moved_position)
+       FROM angzarr.events_global_position_seq s
+      WHERE CASE WHEN s.is_called THEN s.last_value ELSE s.last_value - 1 END < moved_position;
+    SELECT c.xid_offset INTO v_offset FROM angzarr.feed_clock c;
+    RETURN v_offset;
+END
+$$;
+COMMENT ON FUNCTION angzarr._advance_feed_clock(bigint, bigint) IS
+    'Internal: raises the feed clock and the position counter past rows moved in from another cluster.';
+
+-- For operators: raises the feed clock past every stored event and feed checkpoint, and past
+-- at_least (a checkpoint a consumer keeps outside this database), and the position counter past
+-- every stored position. Restores and logical replication do this by themselves; this is for
+-- checkpoints kept elsewhere, or rows loaded with triggers disabled. Harmless to repeat. It
+-- trusts every stored checkpoint, also ones saved with save_feed_position() (which never move
+-- the clock by themselves); feed_tx beyond 2^62 is refused (22003).
+CREATE FUNCTION angzarr.advance_feed_clock(at_least bigint DEFAULT 0)
+RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF at_least IS NULL OR at_least < 0 THEN
+        RAISE EXCEPTION 'at_least % is invalid', coalesce(at_least::text, 'NULL')
+            USING ERRCODE = '22023',
+                  HINT = 'Pass the largest feed_tx a consumer outside the database has checkpointed, or 0.';
+    END IF;
+    RETURN angzarr._advance_feed_clock(
+        greatest(at_least, (SELECT max(e.feed_tx) FROM angzarr.events e),
+                 (SELECT max(p.feed_tx) FROM angzarr.feed_positions p)),
+        coalesce((SELECT max(e.global_position) FROM angzarr.events e), 0));
+END
+$$;
+COMMENT ON FUNCTION angzarr.advance_feed_clock(bigint) IS
+    'Raises the feed clock past every stored event and checkpoint and past at_least; returns the offset. Restores and logical replication need no call.';
+
+-- The feed is complete below this checkpoint: every event that will ever sort before it is
+-- committed and visible now. A filtered reader that calls this BEFORE read_feed() may move its
+-- checkpoint up to it when read_feed() returned fewer rows than asked for. It is the snapshot's
+-- xmin on the feed clock (plus the offset that snapshot sees; see angzarr.feed_clock).
+CREATE OR REPLACE FUNCTION angzarr.feed_horizon(OUT feed_tx bigint, OUT global_position bigint)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + c.xid_offset, 0::bigint
+      FROM angzarr.feed_clock c
+$$;
+COMMENT ON FUNCTION angzarr.feed_horizon() IS
+    'Checkpoint below which the feed is complete now; filtered readers advance to it when read_feed() returns a short page.';
+
+-- The global feed: committed events after a checkpoint in (feed_tx, global_position) order,
+-- which never changes and never gains rows before an already-returned one. Rows are limited to
+-- feed_tx below the snapshot's xmin plus the feed clock offset that snapshot sees, taken in this
+-- same statement: every writer still running has feed_tx >= xmin + offset, every writer below
+-- it has finished (angzarr._advance_feed_clock() explains why a raised offset keeps this true).
+-- A plain SQL function, so it inlines.
+CREATE OR REPLACE FUNCTION angzarr.read_feed(
+    after_feed_tx bigint DEFAULT 0,
+    after_position bigint DEFAULT 0,
+    max_count bigint DEFAULT 1000,
+    domains text[] DEFAULT NULL,
+    editions text[] DEFAULT NULL,
+    event_types text[] DEFAULT NULL,
+    member integer DEFAULT 0,
+    members integer DEFAULT 1)
+RETURNS TABLE (
+    feed_tx bigint,
+    global_position bigint,
+    domain text,
+    edition text,
+    root uuid,
+    sequence bigint,
+    event_type text,
+    payload bytea,
+    correlation_id text,
+    created_at timestamptz,
+    id uuid)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT e.feed_tx, e.global_position, e.domain, e.edition, e.root, e.sequence, e.event_type,
+           e.payload, e.correlation_id, e.created_at, e.id
+      FROM angzarr.events e
+     WHERE (e.feed_tx, e.global_position) > ($1, $2)
+       AND e.feed_tx < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + c.xid_offset
+                          FROM angzarr.feed_clock c)
+       AND ($4 IS NULL OR e.domain = ANY ($4))
+       AND ($5 IS NULL OR e.edition = ANY (ARRAY(SELECT angzarr._edition(x) FROM unnest($5) x)))
+       AND ($6 IS NULL OR e.event_type = ANY ($6))
+       AND ($8 = 1 OR angzarr._feed_member(e.domain, e.edition, e.root, $8) = $7)
+     ORDER BY e.feed_tx, e.global_position
+     -- The arguments are checked here: LIMIT is evaluated before any row is read.
+     LIMIT CASE WHEN angzarr._check_feed_read($1, $2, $3, $7, $8) THEN $3 END;
+END;
+COMMENT ON FUNCTION angzarr.read_feed(bigint, bigint, bigint, text[], text[], text[], integer, integer) IS
+    'Reads committed events after the checkpoint (after_feed_tx, after_position) in global feed order, at most max_count; resume from the last row''s (feed_tx, global_position).';
+
+-- How far the feed is held back and by whom: readers only see events below the oldest running
+-- transaction id of the whole cluster (on the feed clock, see angzarr.feed_clock), so one long
+-- transaction (in any database, prepared ones included) delays everything committed after it
+-- started writing.
+CREATE OR REPLACE FUNCTION angzarr.feed_lag(
+    OUT horizon_feed_tx bigint,
+    OUT held_back_events bigint,
+    OUT oldest_xact_pid integer,
+    OUT oldest_xact_database name,
+    OUT oldest_xact_state text,
+    OUT oldest_xact_age interval,
+    OUT oldest_xact_prepared_gid text)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    -- pg_stat_activity is cached for the rest of a transaction; look at the current state.
+    SELECT pg_stat_clear_snapshot();
+    WITH h AS (SELECT x.xmin, x.xmin::text::bigint + c.xid_offset AS horizon
+                 FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin) x, angzarr.feed_clock c),
+    holder AS (
+        SELECT a.pid, a.datname, a.state, clock_timestamp() - a.xact_start AS age, NULL::text AS gid
+          FROM pg_stat_activity a, h
+         WHERE a.backend_xid = h.xmin::xid
+        UNION ALL
+        SELECT NULL, p.database, 'prepared', clock_timestamp() - p.prepared, p.gid
+          FROM pg_prepared_xacts p, h
+         WHERE p.transaction = h.xmin::xid)
+    SELECT h.horizon,
+           (SELECT count(*) FROM angzarr.events e WHERE e.feed_tx >= h.horizon),
+           o.pid, o.datname, o.state, o.age, o.gid
+      FROM h LEFT JOIN LATERAL (SELECT * FROM holder LIMIT 1) o ON true
+$$;
+COMMENT ON FUNCTION angzarr.feed_lag() IS
+    'Feed lag: the horizon, committed events readers cannot see yet, and the transaction holding them back (pid, database, state, age, prepared gid).';
+
+-- The checkpoint trigger's function (Rust, src/feed_clock.rs).
+CREATE FUNCTION angzarr."_feed_positions_note_moved"()
+	RETURNS TRIGGER
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', '_feed_positions_note_moved_wrapper';
+
+-- Logical replication's apply worker runs with session_replication_role = replica, where only
+-- ALWAYS triggers fire. Replicated events must take the trigger's restore path (kept verbatim,
+-- feed clock raised past them), so the sequence trigger fires always. The events' other triggers
+-- keep their default.
+ALTER TABLE angzarr.events ENABLE ALWAYS TRIGGER events_assign_sequence;
+
+-- Feed checkpoints written directly (restored, replicated, or by an operator) may come from
+-- another cluster's clock; this notes them so the clock is raised past them before commit.
+-- Checkpoints saved through angzarr.save_feed_position() are left alone (src/feed_clock.rs).
+CREATE TRIGGER feed_positions_note_moved
+    BEFORE INSERT OR UPDATE ON angzarr.feed_positions
+    FOR EACH ROW EXECUTE FUNCTION angzarr._feed_positions_note_moved();
+ALTER TABLE angzarr.feed_positions ENABLE ALWAYS TRIGGER feed_positions_note_moved;
+COMMENT ON FUNCTION angzarr._feed_positions_note_moved() IS
+    'Trigger: notes a feed checkpoint written directly (restored or replicated) so the feed clock is raised past it.';
+
+-- The clock is this cluster's own. A publication FOR ALL TABLES also carries the source's clock
+-- row, relative to the source's transaction ids: rows applied by logical replication (replica
+-- mode) are dropped here, except the raise this database makes itself. And it never goes back:
+-- a lower offset would let new writers sort below events readers have passed.
+CREATE FUNCTION angzarr._feed_clock_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF pg_catalog.current_setting('session_replication_role') = 'replica'
+       AND pg_catalog.current_setting('angzarr._raising_feed_clock', true) IS DISTINCT FROM 'on' THEN
+        RETURN NULL;
+    END IF;
+    -- (An insert beside the one row fails its primary key.)
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND NEW.xid_offset < OLD.xid_offset) THEN
+        RAISE EXCEPTION 'the feed clock only moves forward'
+            USING ERRCODE = '55000',
+                  DETAIL = pg_catalog.format('%s of angzarr.feed_clock refused.', TG_OP),
+                  HINT = 'Raise it with angzarr.advance_feed_clock(); it is never lowered or removed.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION angzarr._feed_clock_guard() IS
+    'Trigger: keeps angzarr.feed_clock local to this cluster and only moving forward.';
+CREATE TRIGGER feed_clock_guard
+    BEFORE INSERT OR UPDATE OR DELETE ON angzarr.feed_clock
+    FOR EACH ROW EXECUTE FUNCTION angzarr._feed_clock_guard();
+ALTER TABLE angzarr.feed_clock ENABLE ALWAYS TRIGGER feed_clock_guard;
+
+-- Grants, as sql/roles.sql gives them on a fresh install.
+REVOKE ALL ON FUNCTION angzarr._advance_feed_clock(bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION angzarr.advance_feed_clock(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION angzarr._feed_positions_note_moved() FROM PUBLIC;
+REVOKE ALL ON FUNCTION angzarr._feed_clock_guard() FROM PUBLIC;
+ALTER FUNCTION angzarr._advance_feed_clock(bigint, bigint) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION angzarr.advance_feed_clock(bigint) SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+GRANT EXECUTE ON FUNCTION angzarr.advance_feed_clock(bigint) TO angzarr_admin;
+GRANT SELECT ON angzarr.feed_clock TO angzarr_reader;
+-- Feed clock (end).
+-- ---------------------------------------------------------------------------------------------
 
 -- ---------------------------------------------------------------------------------------------
 -- API: one argument order (CONTRIBUTING.md, "Changing SQL"): domain, root, the required

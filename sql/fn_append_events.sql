@@ -90,27 +90,18 @@ BEGIN
         PERFORM angzarr._expect_next_sequence(append_events.domain, v_edition, append_events.root,
                                               expected_sequence);
     END IF;
-    IF append_events.created_at IS NULL AND ids IS NULL THEN
-        WITH appended AS (
-            INSERT INTO angzarr.events (domain, edition, root, event_type, payload, correlation_id, idempotency_key)
-            SELECT append_events.domain, v_edition, append_events.root, u.event_type, u.payload,
-                   append_events.correlation_id, v_key
-              FROM unnest(event_types, payloads) WITH ORDINALITY AS u(event_type, payload, n)
-             ORDER BY u.n
-            RETURNING sequence)
-        SELECT min(a.sequence), max(a.sequence) INTO first_sequence, last_sequence FROM appended a;
-    ELSE
-        WITH appended AS (
-            INSERT INTO angzarr.events (domain, edition, root, event_type, payload, correlation_id, idempotency_key,
-                                        created_at, id)
-            SELECT append_events.domain, v_edition, append_events.root, u.event_type, u.payload,
-                   append_events.correlation_id, v_key, coalesce(u.created_at, now()), u.id
-              FROM unnest(event_types, payloads, append_events.created_at, ids)
-                   WITH ORDINALITY AS u(event_type, payload, created_at, id, n)
-             ORDER BY u.n
-            RETURNING sequence)
-        SELECT min(a.sequence), max(a.sequence) INTO first_sequence, last_sequence FROM appended a;
-    END IF;
+    -- created_at and ids may be NULL arrays: unnest then gives NULLs (the transaction's time,
+    -- and an id the trigger draws).
+    WITH appended AS (
+        INSERT INTO angzarr.events (domain, edition, root, event_type, payload, correlation_id, idempotency_key,
+                                    created_at, id)
+        SELECT append_events.domain, v_edition, append_events.root, u.event_type, u.payload,
+               append_events.correlation_id, v_key, coalesce(u.created_at, now()), u.id
+          FROM unnest(event_types, payloads, append_events.created_at, ids)
+               WITH ORDINALITY AS u(event_type, payload, created_at, id, n)
+         ORDER BY u.n
+        RETURNING sequence)
+    SELECT min(a.sequence), max(a.sequence) INTO first_sequence, last_sequence FROM appended a;
 END
 $$;
 COMMENT ON FUNCTION angzarr.append_events(text, uuid, text[], bytea[], text, bigint, text, text, timestamptz[], uuid[]) IS

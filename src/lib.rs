@@ -8,6 +8,7 @@ use pgrx::prelude::*;
 pub mod errors;
 pub mod expectations;
 mod feed;
+mod feed_clock;
 mod functions;
 mod guc;
 mod latest;

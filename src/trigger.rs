@@ -96,7 +96,9 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
 
     let preset_position: Option<i64> = attr(tuple, desc, cat.att_global_position);
     let preset_feed_tx: Option<i64> = attr(tuple, desc, cat.att_feed_tx);
-    if let (Some(_), Some(feed_tx)) = (preset_position, preset_feed_tx) {
+    if let (Some(position), Some(feed_tx)) = (preset_position, preset_feed_tx) {
+        // feed_clock: the clock is raised past moved rows before this transaction commits.
+        crate::feed_clock::note_moved_event(feed_tx, position);
         return restore_verbatim(
             tuple,
             desc,
@@ -392,7 +394,8 @@ fn decide(
     let stamp = Stamp {
         sequence: head.next_sequence,
         global_position: stream_head::next_global_position(cat),
-        feed_tx: xid.max(head.feed_tx),
+        // feed_clock: the transaction id on this database's feed clock.
+        feed_tx: crate::feed_clock::stamp(xid).max(head.feed_tx),
         edition: None,
         id: None,
     };

@@ -286,7 +286,11 @@ unsafe extern "C-unwind" fn on_xact_event(
 ) {
     use pg_sys::XactEvent::*;
     match event {
-        XACT_EVENT_PRE_COMMIT => crate::notify::send_pending(),
+        XACT_EVENT_PRE_COMMIT => {
+            crate::feed_clock::before_commit();
+            crate::notify::send_pending()
+        }
+        XACT_EVENT_PRE_PREPARE => crate::feed_clock::before_commit(),
         XACT_EVENT_COMMIT
         | XACT_EVENT_ABORT
         | XACT_EVENT_PREPARE

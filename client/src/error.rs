@@ -230,15 +230,25 @@ pub(crate) fn map_db_error(err: sqlx::Error) -> Error {
     }
 }
 
-/// Parses `sequence conflict on aggregate {domain}/{root} in edition "{edition}"` and
-/// `expected next sequence {expected}, actual next sequence {actual}`.
+/// Reads a `ZA001` conflict: from its DETAIL, a JSON object with `domain`, `edition`, `root`,
+/// `expected` and `actual` (extension 0.2.0 and later), or from the message and the text DETAIL
+/// `expected next sequence {expected}, actual next sequence {actual}` of 0.1.0.
 fn parse_conflict(message: &str, detail: Option<&str>) -> Option<Error> {
+    let detail = detail?;
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(detail) {
+        return Some(Error::SequenceConflict {
+            domain: json.get("domain")?.as_str()?.to_string(),
+            edition: json.get("edition")?.as_str()?.to_string(),
+            root: Uuid::parse_str(json.get("root")?.as_str()?).ok()?,
+            expected: json.get("expected")?.as_i64()?,
+            actual: json.get("actual")?.as_i64()?,
+        });
+    }
     let rest = message.strip_prefix("sequence conflict on aggregate ")?;
     let (aggregate, edition) = rest.rsplit_once(" in edition \"")?;
     let edition = edition.strip_suffix('"')?;
     let (domain, root) = aggregate.rsplit_once('/')?;
     let root = Uuid::parse_str(root).ok()?;
-    let detail = detail?;
     let (expected, actual) = detail.split_once(", ")?;
     let expected = expected
         .strip_prefix("expected next sequence ")?
@@ -288,6 +298,21 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(parse_conflict(&msg, None).is_none());
+        let json = format!(
+            r#"{{"actual":15,"domain":"player","edition":"what if","expected":3,"root":"{root}"}}"#
+        );
+        let from_json = parse_conflict(
+            "sequence conflict ...: expected next sequence 3, actual next sequence 15",
+            Some(&json),
+        );
+        assert!(matches!(
+            from_json,
+            Some(Error::SequenceConflict {
+                expected: 3,
+                actual: 15,
+                ..
+            })
+        ));
         assert!(parse_conflict("something else", Some("x")).is_none());
     }
 

@@ -54,6 +54,7 @@ SELECT sequence, event_type, edition
   FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-0000000000b1', edition => 'race');
 RESET session_replication_role;
 -- A restored row (global_position and feed_tx given) is kept verbatim, even with a gap before it.
+-- (Rows like it, restored or replicated, also move the position counter past them at commit.)
 INSERT INTO angzarr.events (domain, edition, root, sequence, event_type, payload, feed_tx, global_position)
 VALUES ('acct', 'angzarr', '00000000-0000-0000-0000-000000000003', 3, 'Restored', '\x', 9000000030, 9000000030);
 SELECT * FROM angzarr.check_integrity();
