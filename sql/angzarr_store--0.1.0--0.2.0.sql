@@ -665,3 +665,589 @@ GRANT EXECUTE ON FUNCTION angzarr.advance_feed_clock(bigint) TO angzarr_admin;
 GRANT SELECT ON angzarr.feed_clock TO angzarr_reader;
 -- Feed clock (end).
 -- ---------------------------------------------------------------------------------------------
+
+-- ---------------------------------------------------------------------------------------------
+-- API: one argument order (CONTRIBUTING.md, "Changing SQL"): domain, root, the required
+-- arguments, then edition as the first optional argument, then the other optional ones.
+-- read_stream, get_snapshot, put_snapshot, get_position and save_position change order (the
+-- positions functions take handler after root, so it cannot be swapped with domain).
+-- Positional callers of these must follow; calls with named arguments keep working.
+-- read_stream: the new signature is created first, the functions that read through it are
+-- pointed at it (CREATE OR REPLACE keeps their grants), then the old one goes.
+-- One aggregate's events in sequence order within [from_sequence, to_sequence), at most
+-- max_count of them. On a named edition: main's events below the divergence point, then the
+-- edition's own. A plain SQL function, so the planner inlines it into the caller's query.
+CREATE FUNCTION angzarr.read_stream(
+    domain text,
+    root uuid,
+    edition text DEFAULT 'angzarr',
+    from_sequence bigint DEFAULT 0,
+    to_sequence bigint DEFAULT NULL,
+    max_count bigint DEFAULT NULL)
+RETURNS TABLE (
+    sequence bigint,
+    event_type text,
+    payload bytea,
+    correlation_id text,
+    created_at timestamptz,
+    id uuid,
+    edition text,
+    global_position bigint)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    -- Two branches, each ordered and limited on its own, exactly one of which has rows: a
+    -- single-table branch for the main edition keeps its ordered index scan (a UNION ALL under
+    -- one ORDER BY makes the planner sort the whole rest of the aggregate).
+    SELECT r.* FROM (
+        SELECT e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, e.id,
+               e.edition, e.global_position
+          FROM angzarr.events e
+         WHERE angzarr._edition($3) = 'angzarr'
+           AND e.domain = $1 AND e.edition = 'angzarr' AND e.root = $2
+           AND e.sequence >= $4 AND e.sequence < coalesce($5, 9223372036854775807)
+         ORDER BY e.sequence
+         -- The range check sits in LIMIT: it runs once, before any row is read.
+         LIMIT CASE WHEN angzarr._check_range($4, $5, $6) THEN $6 END) r
+    UNION ALL
+    SELECT c.* FROM (
+        SELECT s.sequence, s.event_type, s.payload, s.correlation_id, s.created_at, s.id,
+               s.edition, s.global_position
+          FROM (SELECT e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, e.id,
+                       e.edition, e.global_position
+                  FROM angzarr.events e
+                 WHERE e.domain = $1 AND e.edition = angzarr._edition($3) AND e.root = $2
+                UNION ALL
+                SELECT m.sequence, m.event_type, m.payload, m.correlation_id, m.created_at, m.id,
+                       m.edition, m.global_position
+                  FROM angzarr.events m
+                 WHERE m.domain = $1 AND m.edition = 'angzarr' AND m.root = $2
+                   AND m.sequence < coalesce(
+                       angzarr._divergence_sequence($1, angzarr._edition($3), $2),
+                       9223372036854775807)) s
+         WHERE angzarr._edition($3) <> 'angzarr'
+           AND s.sequence >= $4 AND s.sequence < coalesce($5, 9223372036854775807)
+         ORDER BY s.sequence
+         LIMIT CASE WHEN angzarr._check_range($4, $5, $6) THEN $6 END) c;
+END;
+COMMENT ON FUNCTION angzarr.read_stream(text, uuid, text, bigint, bigint, bigint) IS
+    'Reads one aggregate''s events in [from_sequence, to_sequence), oldest first, at most max_count.';
+REVOKE ALL ON FUNCTION angzarr.read_stream(text, uuid, text, bigint, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION angzarr.read_stream(text, uuid, text, bigint, bigint, bigint) TO angzarr_reader;
+
+-- The aggregate's history up to and including `as_of_sequence`: the state it had right after
+-- that event.
+CREATE OR REPLACE FUNCTION angzarr.read_as_of_sequence(
+    domain text,
+    root uuid,
+    as_of_sequence bigint,
+    edition text DEFAULT 'angzarr')
+RETURNS TABLE (
+    sequence bigint,
+    event_type text,
+    payload bytea,
+    correlation_id text,
+    created_at timestamptz,
+    id uuid,
+    edition text,
+    global_position bigint)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT s.sequence, s.event_type, s.payload, s.correlation_id, s.created_at, s.id, s.edition,
+           s.global_position
+      FROM angzarr.read_stream($1, $2, $4, to_sequence => least($3, 9223372036854775806) + 1) s
+     WHERE angzarr._check_as_of($3, NULL, false)
+     ORDER BY s.sequence;
+END;
+COMMENT ON FUNCTION angzarr.read_as_of_sequence(text, uuid, bigint, text) IS
+    'Reads an aggregate''s events up to and including as_of_sequence (composite-aware on editions).';
+
+-- The aggregate's history as it stood at `as_of_time`: the longest gap-free prefix of events
+-- created at or before it. (created_at is the writer's transaction start, so a later sequence
+-- can carry an earlier time; stopping at the first later event keeps the history replayable.)
+CREATE OR REPLACE FUNCTION angzarr.read_as_of_time(
+    domain text,
+    root uuid,
+    as_of_time timestamptz,
+    edition text DEFAULT 'angzarr')
+RETURNS TABLE (
+    sequence bigint,
+    event_type text,
+    payload bytea,
+    correlation_id text,
+    created_at timestamptz,
+    id uuid,
+    edition text,
+    global_position bigint)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT w.sequence, w.event_type, w.payload, w.correlation_id, w.created_at, w.id, w.edition,
+           w.global_position
+      FROM (SELECT s.*, bool_and(s.created_at <= $3) OVER (ORDER BY s.sequence) AS before
+              FROM angzarr.read_stream($1, $2, $4) s
+             WHERE angzarr._check_as_of(NULL, $3, true)) w
+     WHERE w.before
+     ORDER BY w.sequence;
+END;
+COMMENT ON FUNCTION angzarr.read_as_of_time(text, uuid, timestamptz, text) IS
+    'Reads an aggregate''s events as they stood at as_of_time: the gap-free prefix created at or before it.';
+
+-- Everything needed to rebuild an aggregate, from one consistent read: its newest usable
+-- snapshot (kind 'snapshot', the state after events 0..sequence), then the events after it
+-- (kind 'event'), in sequence order. Without a snapshot (or with use_snapshot => false) the
+-- events start at 0. On a named edition a main snapshot below the divergence point is usable
+-- too, since that history is shared.
+CREATE OR REPLACE FUNCTION angzarr.load_aggregate(
+    domain text,
+    root uuid,
+    edition text DEFAULT 'angzarr',
+    use_snapshot boolean DEFAULT true)
+RETURNS TABLE (
+    kind text,
+    sequence bigint,
+    type text,
+    data bytea,
+    correlation_id text,
+    created_at timestamptz,
+    retention angzarr.snapshot_retention)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    WITH snap AS (
+        SELECT s.sequence, s.state, s.state_type, s.retention, s.created_at
+          FROM angzarr.snapshots s
+         WHERE coalesce($4, true) AND s.domain = $1 AND s.root = $2
+           AND (s.edition = angzarr._edition($3)
+                OR (angzarr._edition($3) <> 'angzarr' AND s.edition = 'angzarr'
+                    AND s.sequence < coalesce(angzarr._divergence_sequence($1, angzarr._edition($3), $2),
+                                              9223372036854775807)))
+         ORDER BY s.sequence DESC, s.edition = angzarr._edition($3) DESC
+         LIMIT 1)
+    SELECT 'snapshot'::text, s.sequence, s.state_type, s.state, NULL::text, s.created_at, s.retention
+      FROM snap s
+    UNION ALL
+    -- The start comes in through LATERAL rather than a sub-select argument, which would keep
+    -- the planner from inlining read_stream().
+    SELECT 'event'::text, e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, NULL
+      FROM (SELECT coalesce(max(s.sequence) + 1, 0) AS after_snapshot FROM snap s) f
+           CROSS JOIN LATERAL angzarr.read_stream($1, $2, $3, f.after_snapshot) e
+    ORDER BY 2;
+END;
+COMMENT ON FUNCTION angzarr.load_aggregate(text, uuid, text, boolean) IS
+    'Loads an aggregate in one read: its newest snapshot (kind snapshot) then the events after it (kind event).';
+
+-- One aggregate's history, readable, as the edition sees it (composite on named editions).
+CREATE OR REPLACE FUNCTION angzarr.show_stream(domain text, root uuid, edition text DEFAULT 'angzarr')
+RETURNS TABLE (
+    sequence bigint,
+    event_type text,
+    created_at timestamptz,
+    correlation_id text,
+    payload text,
+    stored_in text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT s.sequence, s.event_type, s.created_at, s.correlation_id,
+           angzarr._payload_text(s.payload), s.edition
+      FROM angzarr.read_stream($1, $2, $3) s
+     ORDER BY s.sequence;
+END;
+COMMENT ON FUNCTION angzarr.show_stream(text, uuid, text) IS
+    'One aggregate''s events for reading in psql: payload as JSON or its size; stored_in tells main from edition events.';
+DROP FUNCTION angzarr.read_stream(text, uuid, bigint, bigint, bigint, text);
+
+DROP FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, angzarr.snapshot_retention, text, text);
+-- Stores the aggregate's state after event `sequence` and, in the same transaction, removes the
+-- older snapshots that this one supersedes (an older snapshot put after a newer one is kept
+-- only if its retention would keep it). Refuses a snapshot beyond the aggregate's last
+-- event (ZA004). Takes the aggregate's append lock, so it waits for an append in flight (and
+-- then sees its events) and concurrent puts of one aggregate run one after the other.
+CREATE FUNCTION angzarr.put_snapshot(
+    domain text,
+    root uuid,
+    sequence bigint,
+    state bytea,
+    edition text DEFAULT 'angzarr',
+    retention angzarr.snapshot_retention DEFAULT 'default',
+    state_type text DEFAULT NULL,
+    OUT stored boolean,
+    OUT removed bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_domain text := angzarr._check_domain(put_snapshot.domain);
+    v_edition text := angzarr._check_edition(put_snapshot.edition);
+    v_next bigint;
+BEGIN
+    IF put_snapshot.root IS NULL THEN
+        RAISE EXCEPTION 'root must not be NULL' USING ERRCODE = '23502', HINT = 'Pass the aggregate''s UUID.';
+    END IF;
+    IF put_snapshot.sequence IS NULL OR put_snapshot.state IS NULL OR put_snapshot.retention IS NULL THEN
+        RAISE EXCEPTION '% must not be NULL',
+            CASE WHEN put_snapshot.sequence IS NULL THEN 'sequence'
+                 WHEN put_snapshot.state IS NULL THEN 'state' ELSE 'retention' END
+            USING ERRCODE = '23502',
+                  HINT = 'A snapshot is the state (bytes) after applying events 0..sequence.';
+    END IF;
+    IF put_snapshot.sequence < 0 THEN
+        RAISE EXCEPTION 'snapshot sequence % is negative', put_snapshot.sequence
+            USING ERRCODE = '22003', HINT = 'A snapshot at sequence s holds the state after events 0..s.';
+    END IF;
+    PERFORM angzarr._lock_aggregate(v_domain, v_edition, put_snapshot.root);
+    v_next := angzarr.next_sequence(v_domain, put_snapshot.root, v_edition);
+    IF put_snapshot.sequence >= v_next THEN
+        RAISE EXCEPTION 'snapshot at sequence % is beyond the head of aggregate %/% in edition "%"',
+            put_snapshot.sequence, v_domain, put_snapshot.root, v_edition
+            USING ERRCODE = 'ZA004',
+                  DETAIL = CASE WHEN v_next = 0 THEN 'The aggregate has no events.'
+                           ELSE format('Its last event has sequence %s.', v_next - 1) END,
+                  HINT = 'A snapshot at sequence s holds the state after events 0..s: append those events first, or snapshot an earlier sequence.';
+    END IF;
+    -- Keep the invariant "no stored snapshot is superseded by a newer stored one": a snapshot
+    -- put after a newer one is stored only if its retention keeps it next to that one.
+    IF EXISTS (SELECT 1 FROM angzarr.snapshots s
+                WHERE s.domain = v_domain AND s.edition = v_edition AND s.root = put_snapshot.root
+                  AND angzarr._snapshot_superseded(put_snapshot.sequence, put_snapshot.retention,
+                                                   s.sequence)) THEN
+        stored := false;
+        removed := 0;
+        RETURN;
+    END IF;
+    DELETE FROM angzarr.snapshots s
+     WHERE s.domain = v_domain AND s.edition = v_edition AND s.root = put_snapshot.root
+       AND angzarr._snapshot_superseded(s.sequence, s.retention, put_snapshot.sequence);
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    INSERT INTO angzarr.snapshots AS s (domain, edition, root, sequence, state, state_type, retention)
+    VALUES (v_domain, v_edition, put_snapshot.root, put_snapshot.sequence, put_snapshot.state,
+            nullif(put_snapshot.state_type, ''), put_snapshot.retention)
+    ON CONFLICT ON CONSTRAINT snapshots_key DO UPDATE
+       SET state = EXCLUDED.state, state_type = EXCLUDED.state_type,
+           retention = EXCLUDED.retention, created_at = now();
+    stored := true;
+END
+$$;
+COMMENT ON FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, text, angzarr.snapshot_retention, text) IS
+    'Stores the state after event `sequence` and removes the snapshots it supersedes; returns whether it was stored and how many it removed. Raises ZA004 beyond the last event.';
+ALTER FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, text, angzarr.snapshot_retention, text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, text, angzarr.snapshot_retention, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, text, angzarr.snapshot_retention, text) TO angzarr_writer;
+
+DROP FUNCTION angzarr.get_snapshot(text, uuid, bigint, text);
+-- The aggregate's newest snapshot, or its newest at or below `max_sequence`. Snapshots belong
+-- to one edition: a named edition does not see main's here (angzarr.load_aggregate() does).
+CREATE FUNCTION angzarr.get_snapshot(
+    domain text,
+    root uuid,
+    edition text DEFAULT 'angzarr',
+    max_sequence bigint DEFAULT NULL)
+RETURNS TABLE (
+    sequence bigint,
+    state bytea,
+    state_type text,
+    retention angzarr.snapshot_retention,
+    created_at timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT s.sequence, s.state, s.state_type, s.retention, s.created_at
+      FROM angzarr.snapshots s
+     WHERE s.domain = $1 AND s.edition = angzarr._edition($3) AND s.root = $2
+       AND ($4 IS NULL OR s.sequence <= $4)
+     ORDER BY s.sequence DESC
+     LIMIT 1;
+END;
+COMMENT ON FUNCTION angzarr.get_snapshot(text, uuid, text, bigint) IS
+    'The newest snapshot of an aggregate, or the newest at or below max_sequence; no row when there is none.';
+REVOKE ALL ON FUNCTION angzarr.get_snapshot(text, uuid, text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION angzarr.get_snapshot(text, uuid, text, bigint) TO angzarr_reader;
+
+DROP FUNCTION angzarr.save_position(text, text, uuid, bigint, text);
+-- Records that `handler` has processed `root` up to `sequence`. Monotonic: a lower or equal
+-- sequence changes nothing, so redelivered or reordered acknowledgements can never move a
+-- handler back. Concurrent saves of one key serialise on the row; the highest wins.
+CREATE FUNCTION angzarr.save_position(
+    domain text,
+    root uuid,
+    handler text,
+    sequence bigint,
+    edition text DEFAULT 'angzarr')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_domain text := angzarr._check_domain(save_position.domain);
+    v_edition text := angzarr._check_edition(save_position.edition);
+    v_stored bigint;
+BEGIN
+    IF coalesce(save_position.handler, '') = '' THEN
+        RAISE EXCEPTION 'handler must not be %', CASE WHEN save_position.handler IS NULL THEN 'NULL' ELSE 'empty' END
+            USING ERRCODE = CASE WHEN save_position.handler IS NULL THEN '23502' ELSE '22023' END,
+                  HINT = 'Pass the name of the projector or saga, e.g. ''player-projector''.';
+    END IF;
+    IF save_position.root IS NULL THEN
+        RAISE EXCEPTION 'root must not be NULL'
+            USING ERRCODE = '23502', HINT = 'Pass the aggregate''s UUID.';
+    END IF;
+    IF save_position.sequence IS NULL THEN
+        RAISE EXCEPTION 'sequence must not be NULL'
+            USING ERRCODE = '23502', HINT = 'Pass the last sequence the handler has processed (0 or more).';
+    END IF;
+    IF save_position.sequence < 0 THEN
+        RAISE EXCEPTION 'sequence % is negative', save_position.sequence
+            USING ERRCODE = '22003', HINT = 'Positions are event sequences: 0 or more.';
+    END IF;
+    INSERT INTO angzarr.positions AS p (handler, domain, edition, root, sequence)
+    VALUES (save_position.handler, v_domain, v_edition, save_position.root, save_position.sequence)
+    ON CONFLICT ON CONSTRAINT positions_key DO UPDATE
+       SET sequence = EXCLUDED.sequence, updated_at = now()
+     WHERE p.sequence < EXCLUDED.sequence
+    RETURNING p.sequence INTO v_stored;
+    IF v_stored IS NULL THEN
+        -- Not moved: the row already holds this or a higher position (a new statement sees it
+        -- even when a concurrent save committed it while we waited).
+        SELECT p.sequence INTO v_stored FROM angzarr.positions p
+         WHERE p.handler = save_position.handler AND p.domain = v_domain
+           AND p.edition = v_edition AND p.root = save_position.root;
+    END IF;
+    RETURN v_stored;
+END
+$$;
+COMMENT ON FUNCTION angzarr.save_position(text, uuid, text, bigint, text) IS
+    'Saves a handler''s position in an aggregate; never moves it back (a lower or equal sequence is a no-op). Returns the stored position.';
+ALTER FUNCTION angzarr.save_position(text, uuid, text, bigint, text)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION angzarr.save_position(text, uuid, text, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION angzarr.save_position(text, uuid, text, bigint, text) TO angzarr_writer;
+
+DROP FUNCTION angzarr.get_position(text, text, uuid, text);
+-- The last sequence `handler` processed in `root`, or NULL when it has none (0 is a position).
+CREATE FUNCTION angzarr.get_position(
+    domain text,
+    root uuid,
+    handler text,
+    edition text DEFAULT 'angzarr')
+RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT p.sequence FROM angzarr.positions p
+     WHERE p.handler = $3 AND p.domain = $1 AND p.edition = angzarr._edition($4) AND p.root = $2;
+END;
+COMMENT ON FUNCTION angzarr.get_position(text, uuid, text, text) IS
+    'A handler''s last processed sequence in an aggregate; NULL when it has none.';
+REVOKE ALL ON FUNCTION angzarr.get_position(text, uuid, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION angzarr.get_position(text, uuid, text, text) TO angzarr_reader;
+
+-- API: list_roots(domain, edition) lists the roots with events of their own in the edition, as
+-- angzarr's backends do (a discarded or misspelt edition has none); inherited => true gives
+-- 0.1.0's view, which adds the main roots a named edition shares.
+DROP FUNCTION angzarr.list_roots(text, text);
+-- The aggregates of a domain that have their own events in the edition, as angzarr's backends
+-- list them: a discarded or misspelt edition has none. inherited => true adds, on a named
+-- edition, main's roots whose history the edition shares (divergence above 0): every
+-- aggregate a read_stream() on the edition would find events for.
+CREATE FUNCTION angzarr.list_roots(
+    domain text,
+    edition text DEFAULT 'angzarr',
+    inherited boolean DEFAULT false)
+RETURNS TABLE (root uuid)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT s.root FROM angzarr._stored_roots($1, angzarr._edition($2)) s
+    UNION
+    SELECT m.root FROM angzarr._stored_roots($1, 'angzarr') m
+     WHERE coalesce($3, false) AND angzarr._edition($2) <> 'angzarr'
+       AND coalesce(angzarr._divergence_sequence($1, angzarr._edition($2), m.root), 1) > 0
+    ORDER BY 1;
+END;
+COMMENT ON FUNCTION angzarr.list_roots(text, text, boolean) IS
+    'Lists the roots of a domain with events of their own in an edition (inherited => true adds the main roots a named edition shares), in UUID order.';
+REVOKE ALL ON FUNCTION angzarr.list_roots(text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION angzarr.list_roots(text, text, boolean) TO angzarr_reader;
+
+-- API: read_correlation returns correlation_id like every other event-returning function; its
+-- argument is renamed correlation (a parameter cannot share a result column's name).
+-- read_correlation_books reads through it and is re-created unchanged.
+DROP FUNCTION angzarr.read_correlation_books(text);
+DROP FUNCTION angzarr.read_correlation(text);
+-- Every event of one business process: all events sharing a correlation id, across domains,
+-- editions and aggregates, grouped per aggregate and in sequence order within it. Served by
+-- events_correlation_idx (a plain SQL function, inlined, so the planner sees the predicate).
+-- NULL and '' are "no correlation" and match nothing. The argument is not named correlation_id:
+-- that is the name of the column every event-returning function has.
+CREATE FUNCTION angzarr.read_correlation(correlation text)
+RETURNS TABLE (
+    domain text,
+    edition text,
+    root uuid,
+    sequence bigint,
+    event_type text,
+    payload bytea,
+    correlation_id text,
+    created_at timestamptz,
+    id uuid,
+    global_position bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT e.domain, e.edition, e.root, e.sequence, e.event_type, e.payload, e.correlation_id,
+           e.created_at, e.id, e.global_position
+      FROM angzarr.events e
+     WHERE e.correlation_id = nullif($1, '')
+     ORDER BY e.domain, e.edition, e.root, e.sequence;
+END;
+COMMENT ON FUNCTION angzarr.read_correlation(text) IS
+    'All events with a correlation id, across domains and aggregates, grouped per aggregate in sequence order.';
+-- angzarr's get_by_correlation: one encoded EventBook per aggregate that has events with the
+-- correlation id (cover.correlation_id set), ordered by domain, edition, root.
+CREATE FUNCTION angzarr.read_correlation_books(correlation_id text)
+RETURNS SETOF bytea
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT angzarr._encode_event_book(
+               c.domain, c.edition, c.root, max(c.sequence) + 1,
+               array_agg(c.sequence ORDER BY c.sequence), array_agg(c.event_type ORDER BY c.sequence),
+               array_agg(c.payload ORDER BY c.sequence), array_agg(c.created_at ORDER BY c.sequence),
+               correlation_id => $1)
+      FROM angzarr.read_correlation($1) c
+     GROUP BY c.domain, c.edition, c.root
+     ORDER BY c.domain, c.edition, c.root;
+END;
+COMMENT ON FUNCTION angzarr.read_correlation_books(text) IS
+    'All events with a correlation id as encoded EventBooks, one per aggregate.';
+REVOKE ALL ON FUNCTION angzarr.read_correlation(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION angzarr.read_correlation_books(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION angzarr.read_correlation(text) TO angzarr_reader;
+GRANT EXECUTE ON FUNCTION angzarr.read_correlation_books(text) TO angzarr_reader;
+
+-- API: create_edition on an existing edition adds divergence points for domains it has none
+-- for (repeating one is a no-op); changing a point or diverged_at is refused (23505), a point
+-- for a domain with events in the edition too (55000). It takes the edition's lock before it
+-- reads the definition. CREATE OR REPLACE drops SECURITY DEFINER, so it is set again.
+-- Names an edition and pins where it diverges from main: per domain at a sequence
+-- (divergences => '{"player": 5}': main events 0..4 of every player aggregate are shared), or
+-- at a time (main events created before diverged_at are shared). When both apply, the earlier
+-- point wins. An edition used without being created diverges implicitly at each aggregate's
+-- first own event. Called again for an existing edition it adds the divergence points of
+-- domains the edition has none for yet: repeating a point already there is a no-op, changing
+-- one (or diverged_at) is refused (23505). A point for a domain that already has events in
+-- the edition, or a diverged_at for an edition with events, is refused (55000): those events'
+-- sequences were computed without it. The edition's lock comes first: appends that start an
+-- aggregate's history in a named edition hold it in share mode, so such an append either
+-- finished before (and is counted) or waits and then reads the new points.
+CREATE OR REPLACE FUNCTION angzarr.create_edition(
+    name text,
+    divergences jsonb DEFAULT NULL,
+    diverged_at timestamptz DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+    v_name text;
+    v_bad record;
+    v_events bigint;
+    v_visible bigint;
+    v_existing record;
+BEGIN
+    IF angzarr._edition(create_edition.name) = 'angzarr' THEN
+        RAISE EXCEPTION 'the main edition "angzarr" is protected'
+            USING ERRCODE = 'ZA003',
+                  DETAIL = format('create_edition(%s) names the main timeline; NULL and '''' mean main too.',
+                                  coalesce(quote_literal(create_edition.name), 'NULL')),
+                  HINT = 'Pick another name for the edition.';
+    END IF;
+    v_name := angzarr._check_edition(create_edition.name);
+    IF divergences IS NOT NULL AND jsonb_typeof(divergences) <> 'object' THEN
+        RAISE EXCEPTION 'divergences must be a JSON object, got %', jsonb_typeof(divergences)
+            USING ERRCODE = '22023', HINT = 'Pass a sequence per domain, e.g. ''{"player": 5}''.';
+    END IF;
+    SELECT d.key, d.value INTO v_bad
+      FROM jsonb_each(coalesce(divergences, '{}')) d
+     WHERE CASE WHEN jsonb_typeof(d.value) <> 'number' THEN true
+                ELSE d.value::numeric < 0 OR d.value::numeric <> trunc(d.value::numeric)
+                     OR d.value::numeric > 9223372036854775807 END
+     ORDER BY d.key LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'divergence of domain "%" must be a sequence (an integer, 0 or more), got %',
+            v_bad.key, v_bad.value
+            USING ERRCODE = '22023', HINT = 'Pass a sequence per domain, e.g. ''{"player": 5}''.';
+    END IF;
+    PERFORM angzarr._check_domain(d.key) FROM jsonb_each(coalesce(divergences, '{}')) d;
+    -- The lock before any read of the edition's definition or events. The count is taken
+    -- through a snapshot newer than the lock, so it includes what an append committed while
+    -- this call waited, also under REPEATABLE READ.
+    v_events := angzarr._lock_edition(v_name);
+    SELECT e.name, e.diverged_at INTO v_existing FROM angzarr.editions e WHERE e.name = v_name;
+    -- An existing definition only grows: a point that differs from the stored one is refused.
+    SELECT d.key, d.value, x.sequence AS stored INTO v_bad
+      FROM jsonb_each(coalesce(divergences, '{}')) d
+      JOIN angzarr.edition_divergences x ON x.edition = v_name AND x.domain = d.key
+     WHERE x.sequence <> d.value::numeric
+     ORDER BY d.key LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'edition "%" already diverges in domain "%" at sequence %',
+            v_name, v_bad.key, v_bad.stored
+            USING ERRCODE = '23505',
+                  DETAIL = format('create_edition() asked for sequence %s; a divergence point, once set, does not change.',
+                                  v_bad.value),
+                  HINT = 'Use another edition name, or discard this edition and create it again.';
+    END IF;
+    IF v_existing.name IS NOT NULL AND create_edition.diverged_at IS NOT NULL
+       AND v_existing.diverged_at IS DISTINCT FROM create_edition.diverged_at THEN
+        RAISE EXCEPTION 'edition "%" already exists with diverged_at %', v_name,
+            coalesce(v_existing.diverged_at::text, 'NULL')
+            USING ERRCODE = '23505',
+                  DETAIL = format('create_edition() asked for diverged_at %s; it applies to every domain and does not change.',
+                                  create_edition.diverged_at),
+                  HINT = 'Add per-domain divergences instead, or discard this edition and create it again.';
+    END IF;
+    IF v_events > 0 THEN
+        -- Which domains have events decides what may still be added; a snapshot older than the
+        -- lock (REPEATABLE READ) may miss some, and then nothing is decided from it.
+        SELECT coalesce(sum((SELECT count(*) FROM angzarr.events e
+                              WHERE e.domain = p.domain AND e.edition = p.edition)), 0)
+          INTO v_visible
+          FROM angzarr._stored_domain_editions() p WHERE p.edition = v_name;
+        IF v_visible < v_events THEN
+            RAISE EXCEPTION 'could not serialize access to edition "%" due to concurrent appends', v_name
+                USING ERRCODE = '40001',
+                      DETAIL = format('The edition holds %s events, %s of them visible to this transaction''s snapshot (%s).',
+                                      v_events, v_visible, current_setting('transaction_isolation')),
+                      HINT = 'Retry the transaction, or define editions under READ COMMITTED.';
+        END IF;
+        SELECT d.key, count(*) AS events INTO v_bad
+          FROM jsonb_each(coalesce(divergences, '{}')) d
+          JOIN angzarr.events e ON e.domain = d.key AND e.edition = v_name
+         WHERE NOT EXISTS (SELECT 1 FROM angzarr.edition_divergences x
+                            WHERE x.edition = v_name AND x.domain = d.key)
+         GROUP BY d.key ORDER BY d.key LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'edition "%" already has events in domain "%"', v_name, v_bad.key
+                USING ERRCODE = '55000',
+                      DETAIL = format('%s events of that domain are stored in it; each of its aggregates diverged implicitly at its first own event.',
+                                      v_bad.events),
+                      HINT = 'Create editions and their divergence points before writing to them, or discard this one first.';
+        END IF;
+        IF create_edition.diverged_at IS NOT NULL AND v_existing.name IS NULL THEN
+            RAISE EXCEPTION 'edition "%" already has events', v_name
+                USING ERRCODE = '55000',
+                      DETAIL = format('%s events are stored in it; diverged_at would move where they diverged.', v_events),
+                      HINT = 'Create editions before writing to them, or discard this one first.';
+        END IF;
+    END IF;
+    IF v_existing.name IS NULL THEN
+        INSERT INTO angzarr.editions (name, diverged_at) VALUES (v_name, create_edition.diverged_at);
+    END IF;
+    INSERT INTO angzarr.edition_divergences AS x (edition, domain, sequence)
+    SELECT v_name, d.key, d.value::numeric::bigint FROM jsonb_each(coalesce(divergences, '{}')) d
+    ON CONFLICT (edition, domain) DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION angzarr.create_edition(text, jsonb, timestamptz) IS
+    'Creates a named edition, or adds divergence points for domains it has none for yet: a sequence per domain ({"player": 5}) or a time.';
+ALTER FUNCTION angzarr.create_edition(text, jsonb, timestamptz)
+    SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+
+-- API: _encode_event_book encodes a NULL sequence as a page without a header sequence (it
+-- continues the aggregate when appended: no expectation) instead of sequence 0, and accepts a
+-- NULL next_sequence for a book that is a batch to append (the code is in the library).
+COMMENT ON FUNCTION angzarr._encode_event_book(text, text, uuid, bigint, bigint[], text[], bytea[],
+        timestamptz[], bigint, text, bytea, text, text, text[], bigint[]) IS
+    'Internal: encodes an aggregate''s history or a batch to append (parallel arrays plus optional snapshot) as an EventBook; a NULL sequence is a page without one.';
+-- End of the API block.

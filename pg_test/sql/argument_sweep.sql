@@ -30,6 +30,7 @@ INSERT INTO sample VALUES
     ('expected_sequence', NULL, '2'),
     ('next_sequence', NULL, '2'),
     ('correlation_id', NULL, $$'corr'$$),
+    ('correlation', NULL, $$'corr'$$),
     ('idempotency_key', NULL, $$'key'$$),
     ('key', NULL, $$'key'$$),
     ('handler', NULL, $$'h'$$),

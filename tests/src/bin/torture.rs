@@ -340,7 +340,7 @@ async fn writer(
             // A consumer position, sometimes lower than before (must not move back).
             let (a, _, last) = mine[rng.gen_range(0..mine.len())].clone();
             let at = rng.gen_range(0..=last);
-            let saved = sqlx::query("SELECT angzarr.save_position($1, $2, $3, $4, $5)")
+            let saved = sqlx::query("SELECT angzarr.save_position($2, $3, $1, $4, $5)")
                 .bind(&handler)
                 .bind(a.agg.domain)
                 .bind(a.agg.root)
@@ -521,7 +521,7 @@ async fn verify(url: &str, model: &Model, feeds: &[Vec<FeedEvent>]) -> Result<()
         );
     }
     for ((handler, agg), want) in &model.positions {
-        let got: Option<i64> = sqlx::query_scalar("SELECT angzarr.get_position($1, $2, $3, $4)")
+        let got: Option<i64> = sqlx::query_scalar("SELECT angzarr.get_position($2, $3, $1, $4)")
             .bind(handler)
             .bind(agg.domain)
             .bind(agg.root)
