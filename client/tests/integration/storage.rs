@@ -356,8 +356,14 @@ async fn editions_are_created_listed_and_discarded() {
         .create_edition(store.pool(), &name, &divergences, None)
         .await
         .unwrap();
-    let again = store
+    // Naming the edition again adds nothing; moving an existing divergence point is refused.
+    store
         .create_edition(store.pool(), &name, &BTreeMap::new(), None)
+        .await
+        .unwrap();
+    let moved: BTreeMap<String, i64> = [(domain.clone(), 3)].into_iter().collect();
+    let again = store
+        .create_edition(store.pool(), &name, &moved, None)
         .await
         .unwrap_err();
     assert!(matches!(again, Error::AlreadyExists { .. }), "{again:?}");
