@@ -12,7 +12,7 @@ EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/nu
 PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
 
 .PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
-        test-isolation test-client test-dump test-upgrade test-crash test-torture bench fuzz release-freeze
+        test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
 setup:
@@ -46,8 +46,8 @@ url:
 stop:
 	@bash scripts/cluster.sh stop
 
-## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, upgrade, crash, torture
-test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-upgrade test-crash test-torture
+## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture
+test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture
 	@echo "make test: all tiers passed"
 
 lint:
@@ -73,6 +73,10 @@ test-client: install cluster
 
 test-dump: install cluster
 	@bash scripts/test_dump_restore.sh
+
+# Two throw-away clusters of its own (ports PORT+10, PORT+11), not the dev cluster.
+test-feed-migration: install
+	@bash scripts/test_feed_migration.sh
 
 test-upgrade: install cluster
 	@bash scripts/test_upgrade.sh

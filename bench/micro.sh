@@ -48,7 +48,7 @@ setup_db() {
 # A function's SET search_path makes every call go through fmgr_security_definer; the
 # *_no_set_path experiments measure the trigger and append_events without whatever SET clauses
 # they have, then put back exactly what was there.
-FUNCS=("angzarr._events_before_insert()" "angzarr.append_events(text, uuid, text[], bytea[], bigint, text, text, text)")
+FUNCS=("angzarr._events_before_insert()" "angzarr.append_events(text, uuid, text[], bytea[], text, bigint, text, text, timestamptz[], uuid[])")
 declare -A SAVED=()
 set_path() {
     local f sql

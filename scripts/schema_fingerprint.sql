@@ -34,7 +34,7 @@ SELECT line FROM (
     SELECT 'index ' || pg_catalog.pg_get_indexdef(i.indexrelid)
       FROM members m JOIN pg_catalog.pg_index i ON m.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND i.indrelid = m.objid
     UNION ALL
-    SELECT 'trigger ' || pg_catalog.pg_get_triggerdef(t.oid)
+    SELECT 'trigger ' || pg_catalog.pg_get_triggerdef(t.oid) || ' enabled ' || t.tgenabled::pg_catalog.text
       FROM members m JOIN pg_catalog.pg_trigger t ON m.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND t.tgrelid = m.objid
      WHERE NOT t.tgisinternal
     UNION ALL

@@ -46,7 +46,7 @@ SELECT angzarr.append_events('ledger', '00000000-0000-0000-0000-000000000003', '
 SELECT angzarr.put_snapshot('ledger', ('00000000-0000-0000-0000-00000000000' || h)::uuid, s,
          int8send(s), retention => r::angzarr.snapshot_retention, state_type => 'LedgerState')
   FROM generate_series(1, 3) h, (VALUES (99, 'persist'), (450, 'default'), (451, 'default')) v(s, r);
-SELECT angzarr.save_position(h, 'ledger', ('00000000-0000-0000-0000-00000000000' || r)::uuid, 10 * r)
+SELECT angzarr.save_position('ledger', ('00000000-0000-0000-0000-00000000000' || r)::uuid, h, 10 * r)
   FROM unnest(ARRAY['projector', 'saga']) h, generate_series(1, 3) r;
 SELECT angzarr.save_feed_position('projector', f.feed_tx, f.global_position)
   FROM (SELECT * FROM angzarr.read_feed(0, 0, 700) ORDER BY feed_tx DESC, global_position DESC LIMIT 1) f;
@@ -121,7 +121,7 @@ restore_and_check() {
                        '00000000-0000-0000-0000-000000000002', '[{\"type\": \"WhatIf3\"}]', edition => 'what-if', expected_sequence => $edition_next)")
     [ "$got" = "$edition_next" ] || fail "$format restore: append to the named edition got '$got', wanted $edition_next"
     # Checkpoints continue from the restored ones.
-    got=$(val "$db" "SELECT angzarr.save_position('projector', 'ledger', '00000000-0000-0000-0000-000000000001', 5)")
+    got=$(val "$db" "SELECT angzarr.save_position('ledger', '00000000-0000-0000-0000-000000000001', 'projector', 5)")
     [ "$got" = "10" ] || fail "$format restore: a consumer position moved back to '$got'"
     got=$(val "$db" "SELECT sequence FROM angzarr.get_snapshot('ledger', '00000000-0000-0000-0000-000000000002')")
     [ "$got" = "451" ] || fail "$format restore: the newest snapshot is at '$got', wanted 451"

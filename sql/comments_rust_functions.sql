@@ -13,3 +13,5 @@ COMMENT ON FUNCTION angzarr._forget_edition(text) IS
     'Internal: drops the trigger''s cached heads of an edition after its rows were deleted.';
 COMMENT ON FUNCTION angzarr._idempotent_range(text, text, uuid, text) IS
     'Internal: the range an earlier append with this idempotency key wrote, as committed now.';
+COMMENT ON FUNCTION angzarr._check_next_sequence(text, text, uuid, bigint) IS
+    'Internal: an empty append''s check; locks the aggregate and raises ZA001 when its next sequence differs.';

@@ -1,8 +1,9 @@
 -- Every event of one business process: all events sharing a correlation id, across domains,
 -- editions and aggregates, grouped per aggregate and in sequence order within it. Served by
 -- events_correlation_idx (a plain SQL function, inlined, so the planner sees the predicate).
--- NULL and '' are "no correlation" and match nothing.
-CREATE FUNCTION angzarr.read_correlation(correlation_id text)
+-- NULL and '' are "no correlation" and match nothing. The argument is not named correlation_id:
+-- that is the name of the column every event-returning function has.
+CREATE FUNCTION angzarr.read_correlation(correlation text)
 RETURNS TABLE (
     domain text,
     edition text,
@@ -10,13 +11,14 @@ RETURNS TABLE (
     sequence bigint,
     event_type text,
     payload bytea,
+    correlation_id text,
     created_at timestamptz,
     id uuid,
     global_position bigint)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
-    SELECT e.domain, e.edition, e.root, e.sequence, e.event_type, e.payload, e.created_at, e.id,
-           e.global_position
+    SELECT e.domain, e.edition, e.root, e.sequence, e.event_type, e.payload, e.correlation_id,
+           e.created_at, e.id, e.global_position
       FROM angzarr.events e
      WHERE e.correlation_id = nullif($1, '')
      ORDER BY e.domain, e.edition, e.root, e.sequence;

@@ -52,21 +52,26 @@ END;
 COMMENT ON FUNCTION angzarr._stored_roots(text, text) IS
     'Internal: roots with events stored under exactly (domain, edition), via a loose index scan.';
 
--- The aggregates of a domain as the edition sees them: on main, the roots with events; on a
--- named edition also main's roots whose history the edition shares (divergence above 0).
-CREATE FUNCTION angzarr.list_roots(domain text, edition text DEFAULT 'angzarr')
+-- The aggregates of a domain that have their own events in the edition, as angzarr's backends
+-- list them: a discarded or misspelt edition has none. inherited => true adds, on a named
+-- edition, main's roots whose history the edition shares (divergence above 0): every
+-- aggregate a read_stream() on the edition would find events for.
+CREATE FUNCTION angzarr.list_roots(
+    domain text,
+    edition text DEFAULT 'angzarr',
+    inherited boolean DEFAULT false)
 RETURNS TABLE (root uuid)
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT s.root FROM angzarr._stored_roots($1, angzarr._edition($2)) s
     UNION
     SELECT m.root FROM angzarr._stored_roots($1, 'angzarr') m
-     WHERE angzarr._edition($2) <> 'angzarr'
+     WHERE coalesce($3, false) AND angzarr._edition($2) <> 'angzarr'
        AND coalesce(angzarr._divergence_sequence($1, angzarr._edition($2), m.root), 1) > 0
     ORDER BY 1;
 END;
-COMMENT ON FUNCTION angzarr.list_roots(text, text) IS
-    'Lists the aggregate roots of a domain in an edition (a named edition includes the main roots it shares), in UUID order.';
+COMMENT ON FUNCTION angzarr.list_roots(text, text, boolean) IS
+    'Lists the roots of a domain with events of their own in an edition (inherited => true adds the main roots a named edition shares), in UUID order.';
 
 -- The sequence the next event of the aggregate gets: 0 for a new aggregate; on a named edition
 -- it continues the composite history (main below the divergence point, then the edition's own),
@@ -128,7 +133,7 @@ LANGUAGE sql STABLE
 BEGIN ATOMIC
     SELECT s.sequence, s.event_type, s.payload, s.correlation_id, s.created_at, s.id, s.edition,
            s.global_position
-      FROM angzarr.read_stream($1, $2, 0, least($3, 9223372036854775806) + 1, NULL, $4) s
+      FROM angzarr.read_stream($1, $2, $4, to_sequence => least($3, 9223372036854775806) + 1) s
      WHERE angzarr._check_as_of($3, NULL, false)
      ORDER BY s.sequence;
 END;
@@ -157,7 +162,7 @@ BEGIN ATOMIC
     SELECT w.sequence, w.event_type, w.payload, w.correlation_id, w.created_at, w.id, w.edition,
            w.global_position
       FROM (SELECT s.*, bool_and(s.created_at <= $3) OVER (ORDER BY s.sequence) AS before
-              FROM angzarr.read_stream($1, $2, 0, NULL, NULL, $4) s
+              FROM angzarr.read_stream($1, $2, $4) s
              WHERE angzarr._check_as_of(NULL, $3, true)) w
      WHERE w.before
      ORDER BY w.sequence;

@@ -2,7 +2,7 @@ COMMENT ON FUNCTION angzarr._decode_event_book(bytea) IS
     'Internal: one row per page of an encoded EventBook; raises 22P03 for bytes that are not one.';
 COMMENT ON FUNCTION angzarr._encode_event_book(text, text, uuid, bigint, bigint[], text[], bytea[],
         timestamptz[], bigint, text, bytea, text, text, text[], bigint[]) IS
-    'Internal: encodes an aggregate''s history (parallel arrays plus optional snapshot) as an EventBook.';
+    'Internal: encodes an aggregate''s history or a batch to append (parallel arrays plus optional snapshot) as an EventBook; a NULL sequence is a page without one.';
 COMMENT ON FUNCTION angzarr.event_book_to_json(bytea) IS
     'Shows an encoded EventBook as JSON: cover, snapshot, pages (payload as JSON or its size), next_sequence.';
 

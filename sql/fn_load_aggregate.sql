@@ -35,7 +35,7 @@ BEGIN ATOMIC
     -- the planner from inlining read_stream().
     SELECT 'event'::text, e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, NULL
       FROM (SELECT coalesce(max(s.sequence) + 1, 0) AS after_snapshot FROM snap s) f
-           CROSS JOIN LATERAL angzarr.read_stream($1, $2, f.after_snapshot, NULL, NULL, $3) e
+           CROSS JOIN LATERAL angzarr.read_stream($1, $2, $3, f.after_snapshot) e
     ORDER BY 2;
 END;
 COMMENT ON FUNCTION angzarr.load_aggregate(text, uuid, text, boolean) IS

@@ -8,9 +8,9 @@ COMMENT ON FUNCTION angzarr._check_edition(text) IS
 -- sequence changes nothing, so redelivered or reordered acknowledgements can never move a
 -- handler back. Concurrent saves of one key serialise on the row; the highest wins.
 CREATE FUNCTION angzarr.save_position(
-    handler text,
     domain text,
     root uuid,
+    handler text,
     sequence bigint,
     edition text DEFAULT 'angzarr')
 RETURNS bigint
@@ -54,22 +54,22 @@ BEGIN
     RETURN v_stored;
 END
 $$;
-COMMENT ON FUNCTION angzarr.save_position(text, text, uuid, bigint, text) IS
+COMMENT ON FUNCTION angzarr.save_position(text, uuid, text, bigint, text) IS
     'Saves a handler''s position in an aggregate; never moves it back (a lower or equal sequence is a no-op). Returns the stored position.';
 
 -- The last sequence `handler` processed in `root`, or NULL when it has none (0 is a position).
 CREATE FUNCTION angzarr.get_position(
-    handler text,
     domain text,
     root uuid,
+    handler text,
     edition text DEFAULT 'angzarr')
 RETURNS bigint
 LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT p.sequence FROM angzarr.positions p
-     WHERE p.handler = $1 AND p.domain = $2 AND p.edition = angzarr._edition($4) AND p.root = $3;
+     WHERE p.handler = $3 AND p.domain = $1 AND p.edition = angzarr._edition($4) AND p.root = $2;
 END;
-COMMENT ON FUNCTION angzarr.get_position(text, text, uuid, text) IS
+COMMENT ON FUNCTION angzarr.get_position(text, uuid, text, text) IS
     'A handler''s last processed sequence in an aggregate; NULL when it has none.';
 
 -- Forgets a handler's positions (all, or one domain's) so it can rebuild from the start: the

@@ -52,18 +52,22 @@ COMMENT ON FUNCTION angzarr.feed_member(text, uuid, integer, text) IS
 
 -- The feed is complete below this checkpoint: every event that will ever sort before it is
 -- committed and visible now. A filtered reader that calls this BEFORE read_feed() may move its
--- checkpoint up to it when read_feed() returned fewer rows than asked for.
+-- checkpoint up to it when read_feed() returned fewer rows than asked for. It is the snapshot's
+-- xmin on the feed clock (plus the offset that snapshot sees; see angzarr.feed_clock).
 CREATE FUNCTION angzarr.feed_horizon(OUT feed_tx bigint, OUT global_position bigint)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0::bigint
+    SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + c.xid_offset, 0::bigint
+      FROM angzarr.feed_clock c
 $$;
 COMMENT ON FUNCTION angzarr.feed_horizon() IS
     'Checkpoint below which the feed is complete now; filtered readers advance to it when read_feed() returns a short page.';
 
 -- The global feed: committed events after a checkpoint in (feed_tx, global_position) order,
 -- which never changes and never gains rows before an already-returned one. Rows are limited to
--- feed_tx below the snapshot's xmin, taken in this same statement: every writer still running
--- has feed_tx >= xmin, every writer below it has finished. A plain SQL function, so it inlines.
+-- feed_tx below the snapshot's xmin plus the feed clock offset that snapshot sees, taken in this
+-- same statement: every writer still running has feed_tx >= xmin + offset, every writer below
+-- it has finished (angzarr._advance_feed_clock() explains why a raised offset keeps this true).
+-- A plain SQL function, so it inlines.
 CREATE FUNCTION angzarr.read_feed(
     after_feed_tx bigint DEFAULT 0,
     after_position bigint DEFAULT 0,
@@ -91,7 +95,8 @@ BEGIN ATOMIC
            e.payload, e.correlation_id, e.created_at, e.id
       FROM angzarr.events e
      WHERE (e.feed_tx, e.global_position) > ($1, $2)
-       AND e.feed_tx < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+       AND e.feed_tx < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + c.xid_offset
+                          FROM angzarr.feed_clock c)
        AND ($4 IS NULL OR e.domain = ANY ($4))
        AND ($5 IS NULL OR e.edition = ANY (ARRAY(SELECT angzarr._edition(x) FROM unnest($5) x)))
        AND ($6 IS NULL OR e.event_type = ANY ($6))

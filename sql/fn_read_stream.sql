@@ -4,10 +4,10 @@
 CREATE FUNCTION angzarr.read_stream(
     domain text,
     root uuid,
+    edition text DEFAULT 'angzarr',
     from_sequence bigint DEFAULT 0,
     to_sequence bigint DEFAULT NULL,
-    max_count bigint DEFAULT NULL,
-    edition text DEFAULT 'angzarr')
+    max_count bigint DEFAULT NULL)
 RETURNS TABLE (
     sequence bigint,
     event_type text,
@@ -26,12 +26,12 @@ BEGIN ATOMIC
         SELECT e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, e.id,
                e.edition, e.global_position
           FROM angzarr.events e
-         WHERE angzarr._edition($6) = 'angzarr'
+         WHERE angzarr._edition($3) = 'angzarr'
            AND e.domain = $1 AND e.edition = 'angzarr' AND e.root = $2
-           AND e.sequence >= $3 AND e.sequence < coalesce($4, 9223372036854775807)
+           AND e.sequence >= $4 AND e.sequence < coalesce($5, 9223372036854775807)
          ORDER BY e.sequence
          -- The range check sits in LIMIT: it runs once, before any row is read.
-         LIMIT CASE WHEN angzarr._check_range($3, $4, $5) THEN $5 END) r
+         LIMIT CASE WHEN angzarr._check_range($4, $5, $6) THEN $6 END) r
     UNION ALL
     SELECT c.* FROM (
         SELECT s.sequence, s.event_type, s.payload, s.correlation_id, s.created_at, s.id,
@@ -39,19 +39,19 @@ BEGIN ATOMIC
           FROM (SELECT e.sequence, e.event_type, e.payload, e.correlation_id, e.created_at, e.id,
                        e.edition, e.global_position
                   FROM angzarr.events e
-                 WHERE e.domain = $1 AND e.edition = angzarr._edition($6) AND e.root = $2
+                 WHERE e.domain = $1 AND e.edition = angzarr._edition($3) AND e.root = $2
                 UNION ALL
                 SELECT m.sequence, m.event_type, m.payload, m.correlation_id, m.created_at, m.id,
                        m.edition, m.global_position
                   FROM angzarr.events m
                  WHERE m.domain = $1 AND m.edition = 'angzarr' AND m.root = $2
                    AND m.sequence < coalesce(
-                       angzarr._divergence_sequence($1, angzarr._edition($6), $2),
+                       angzarr._divergence_sequence($1, angzarr._edition($3), $2),
                        9223372036854775807)) s
-         WHERE angzarr._edition($6) <> 'angzarr'
-           AND s.sequence >= $3 AND s.sequence < coalesce($4, 9223372036854775807)
+         WHERE angzarr._edition($3) <> 'angzarr'
+           AND s.sequence >= $4 AND s.sequence < coalesce($5, 9223372036854775807)
          ORDER BY s.sequence
-         LIMIT CASE WHEN angzarr._check_range($3, $4, $5) THEN $5 END) c;
+         LIMIT CASE WHEN angzarr._check_range($4, $5, $6) THEN $6 END) c;
 END;
-COMMENT ON FUNCTION angzarr.read_stream(text, uuid, bigint, bigint, bigint, text) IS
+COMMENT ON FUNCTION angzarr.read_stream(text, uuid, text, bigint, bigint, bigint) IS
     'Reads one aggregate''s events in [from_sequence, to_sequence), oldest first, at most max_count.';

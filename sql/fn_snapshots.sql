@@ -24,8 +24,8 @@ CREATE FUNCTION angzarr.put_snapshot(
     root uuid,
     sequence bigint,
     state bytea,
-    retention angzarr.snapshot_retention DEFAULT 'default',
     edition text DEFAULT 'angzarr',
+    retention angzarr.snapshot_retention DEFAULT 'default',
     state_type text DEFAULT NULL,
     OUT stored boolean,
     OUT removed bigint)
@@ -83,7 +83,7 @@ BEGIN
     stored := true;
 END
 $$;
-COMMENT ON FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, angzarr.snapshot_retention, text, text) IS
+COMMENT ON FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, text, angzarr.snapshot_retention, text) IS
     'Stores the state after event `sequence` and removes the snapshots it supersedes; returns whether it was stored and how many it removed. Raises ZA004 beyond the last event.';
 
 -- The aggregate's newest snapshot, or its newest at or below `max_sequence`. Snapshots belong
@@ -91,8 +91,8 @@ COMMENT ON FUNCTION angzarr.put_snapshot(text, uuid, bigint, bytea, angzarr.snap
 CREATE FUNCTION angzarr.get_snapshot(
     domain text,
     root uuid,
-    max_sequence bigint DEFAULT NULL,
-    edition text DEFAULT 'angzarr')
+    edition text DEFAULT 'angzarr',
+    max_sequence bigint DEFAULT NULL)
 RETURNS TABLE (
     sequence bigint,
     state bytea,
@@ -103,12 +103,12 @@ LANGUAGE sql STABLE PARALLEL SAFE
 BEGIN ATOMIC
     SELECT s.sequence, s.state, s.state_type, s.retention, s.created_at
       FROM angzarr.snapshots s
-     WHERE s.domain = $1 AND s.edition = angzarr._edition($4) AND s.root = $2
-       AND ($3 IS NULL OR s.sequence <= $3)
+     WHERE s.domain = $1 AND s.edition = angzarr._edition($3) AND s.root = $2
+       AND ($4 IS NULL OR s.sequence <= $4)
      ORDER BY s.sequence DESC
      LIMIT 1;
 END;
-COMMENT ON FUNCTION angzarr.get_snapshot(text, uuid, bigint, text) IS
+COMMENT ON FUNCTION angzarr.get_snapshot(text, uuid, text, bigint) IS
     'The newest snapshot of an aggregate, or the newest at or below max_sequence; no row when there is none.';
 
 -- Deletes every snapshot of the aggregate, e.g. after the state's shape changed. Idempotent.

@@ -34,16 +34,18 @@ REVOKE ALL ON ALL TABLES IN SCHEMA angzarr FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA angzarr FROM PUBLIC;
 GRANT USAGE ON SCHEMA angzarr TO angzarr_reader;
 
--- Readers see every table (read_stream and friends are inlined SQL that runs as the caller).
+-- Readers see every table (read_stream and friends are inlined SQL that runs as the caller;
+-- read_feed() and feed_horizon() read the feed clock offset, angzarr.feed_clock).
 GRANT SELECT ON ALL TABLES IN SCHEMA angzarr TO angzarr_reader;
 
 -- Writers insert events (append_events() and append_event_book() run as the caller), but only
 -- the columns an append sets: sequence is checked by the trigger (it must be exactly the next
 -- one); created_at because EventBook pages carry their own time; global_position and feed_tx
--- are the trigger's alone (a row that carries them is a restored row, kept verbatim); id keeps
--- its default. USAGE on the position counter lets the trigger draw positions as the writer;
+-- are the trigger's alone (a row that carries them is a restored row, kept verbatim); id because
+-- a client may name its events to retry them one by one (a row ON CONFLICT DO NOTHING skips
+-- gives its sequence back). USAGE on the position counter lets the trigger draw positions as the writer;
 -- without UPDATE nobody but the owner can setval() it backwards.
-GRANT INSERT (sequence, domain, edition, root, event_type, payload, correlation_id, idempotency_key, created_at)
+GRANT INSERT (sequence, domain, edition, root, event_type, payload, correlation_id, idempotency_key, created_at, id)
     ON angzarr.events TO angzarr_writer;
 GRANT USAGE ON SEQUENCE angzarr.events_global_position_seq TO angzarr_writer;
 -- Reading the counter (how far the feed has got) is harmless; check_integrity() compares it.
@@ -63,7 +65,9 @@ BEGIN
           FROM pg_catalog.pg_proc p
          WHERE p.pronamespace = 'angzarr'::pg_catalog.regnamespace
            AND p.proname IN ('save_position', 'reset_positions', 'save_feed_position', 'put_snapshot',
-                             'delete_snapshots', 'create_edition', 'discard_edition')
+                             'delete_snapshots', 'create_edition', 'discard_edition',
+                             -- The feed clock (angzarr.feed_clock) is written only through these.
+                             'advance_feed_clock', '_advance_feed_clock')
     LOOP
         EXECUTE pg_catalog.format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp', f.fn);
     END LOOP;
@@ -123,6 +127,7 @@ BEGIN
                 ('append_event_book', 'angzarr_writer'),
                 ('_lock_aggregate', 'angzarr_writer'),
                 ('_expect_next_sequence', 'angzarr_writer'),
+                ('_check_next_sequence', 'angzarr_writer'),
                 ('_idempotent_range', 'angzarr_writer'),
                 ('_edition_first_sequence', 'angzarr_writer'),
                 ('save_position', 'angzarr_writer'),
@@ -133,7 +138,11 @@ BEGIN
                 ('create_edition', 'angzarr_writer'),
                 -- Destructive or expensive operations.
                 ('discard_edition', 'angzarr_admin'),
-                ('check_integrity', 'angzarr_admin')
+                ('check_integrity', 'angzarr_admin'),
+                -- Raising the feed clock by hand (checkpoints kept outside the database). Its
+                -- helper _advance_feed_clock is for the append path, run by whoever restores
+                -- rows (superusers, the subscription owner): no grant.
+                ('advance_feed_clock', 'angzarr_admin')
                ) AS x(name, grantee)
           JOIN pg_catalog.pg_proc p
             ON p.proname = x.name AND p.pronamespace = 'angzarr'::pg_catalog.regnamespace

@@ -37,7 +37,7 @@ LANGUAGE sql STABLE
 BEGIN ATOMIC
     SELECT s.sequence, s.event_type, s.created_at, s.correlation_id,
            angzarr._payload_text(s.payload), s.edition
-      FROM angzarr.read_stream($1, $2, 0, NULL, NULL, $3) s
+      FROM angzarr.read_stream($1, $2, $3) s
      ORDER BY s.sequence;
 END;
 COMMENT ON FUNCTION angzarr.show_stream(text, uuid, text) IS

@@ -11,6 +11,8 @@ use std::ffi::{c_char, c_int};
 pub const SQLSTATE_SEQUENCE_CONFLICT: &str = "ZA001";
 /// `ZA002`: events are immutable; UPDATE, DELETE and TRUNCATE are refused.
 pub const SQLSTATE_IMMUTABLE: &str = "ZA002";
+/// `ZA005`: an idempotency key already stored by another append, reused by a plain INSERT.
+pub const SQLSTATE_IDEMPOTENCY_KEY_REUSED: &str = "ZA005";
 
 /// Everything the append path can refuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +24,15 @@ pub enum AppendError {
         root: String,
         expected: i64,
         actual: i64,
+    },
+    /// A plain INSERT reused an idempotency key an earlier append stored on the aggregate.
+    IdempotencyKeyReused {
+        domain: String,
+        edition: String,
+        root: String,
+        key: String,
+        first: i64,
+        last: i64,
     },
     /// A name (domain, edition) or value that cannot be stored.
     InvalidValue {
@@ -66,11 +77,36 @@ impl AppendError {
                 actual,
             } => (
                 SQLSTATE_SEQUENCE_CONFLICT,
-                format!("sequence conflict on aggregate {domain}/{root} in edition \"{edition}\""),
-                Some(format!(
-                    "expected next sequence {expected}, actual next sequence {actual}"
-                )),
+                format!(
+                    "sequence conflict on aggregate {domain}/{root} in edition \"{edition}\": expected next sequence {expected}, actual next sequence {actual}"
+                ),
+                Some(conflict_detail(&domain, &edition, &root, expected, actual)),
                 Some("Reload the aggregate and retry the command.".to_string()),
+            ),
+            AppendError::IdempotencyKeyReused {
+                domain,
+                edition,
+                root,
+                key,
+                first,
+                last,
+            } => (
+                SQLSTATE_IDEMPOTENCY_KEY_REUSED,
+                format!(
+                    "idempotency key {key:?} was already used on aggregate {domain}/{root} in edition \"{edition}\" (sequences {first} to {last})"
+                ),
+                Some(
+                    serde_json::json!({
+                        "domain": domain,
+                        "edition": edition,
+                        "root": root,
+                        "idempotency_key": key,
+                        "first_sequence": first,
+                        "last_sequence": last,
+                    })
+                    .to_string(),
+                ),
+                Some("append_events(..., idempotency_key => ...) answers a repeat with the original range; a new append needs a new key.".to_string()),
             ),
             AppendError::InvalidValue {
                 code,
@@ -79,6 +115,25 @@ impl AppendError {
             } => (code, message, None, hint),
         }
     }
+}
+
+/// The machine-readable DETAIL of `ZA001`: one JSON object with the aggregate and both
+/// sequences (keys in alphabetical order), so a client never parses the message.
+pub fn conflict_detail(
+    domain: &str,
+    edition: &str,
+    root: &str,
+    expected: i64,
+    actual: i64,
+) -> String {
+    serde_json::json!({
+        "domain": domain,
+        "edition": edition,
+        "root": root,
+        "expected": expected,
+        "actual": actual,
+    })
+    .to_string()
 }
 
 /// Packs a five-character SQLSTATE the way PostgreSQL's `MAKE_SQLSTATE` does.
@@ -199,9 +254,11 @@ mod tests {
         let (code, msg, detail, hint) = err.parts();
         assert_eq!(code, "ZA001");
         assert!(msg.contains("player/r"));
+        assert!(msg.ends_with("expected next sequence 3, actual next sequence 5"));
+        let detail: serde_json::Value = serde_json::from_str(&detail.unwrap()).unwrap();
         assert_eq!(
-            detail.unwrap(),
-            "expected next sequence 3, actual next sequence 5"
+            detail,
+            serde_json::json!({"domain": "player", "edition": "angzarr", "root": "r", "expected": 3, "actual": 5})
         );
         assert!(hint.unwrap().contains("retry"));
     }

@@ -2,14 +2,16 @@
 //!
 //! The trigger stamps every event with `(feed_tx, global_position)`; these SQL functions read the
 //! feed in that order, only below the reading snapshot's xmin, where no running writer can add a
-//! row any more. Consumers keep their checkpoint in `angzarr.feed_positions`.
+//! row any more. Consumers keep their checkpoint in `angzarr.feed_positions`. `feed_tx` and the
+//! horizon are on this database's feed clock (`src/feed_clock.rs`), so they stay comparable when
+//! the store moves to another cluster.
 
 use pgrx::prelude::*;
 
 extension_sql_file!(
     "../sql/fn_read_feed.sql",
     name = "fn_read_feed",
-    requires = ["table_events", "fn_editions_internal"]
+    requires = ["table_events", "table_feed_clock", "fn_editions_internal"]
 );
 extension_sql_file!(
     "../sql/table_feed_positions.sql",
@@ -24,5 +26,5 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/fn_feed_lag.sql",
     name = "fn_feed_lag",
-    requires = ["table_events"]
+    requires = ["table_events", "table_feed_clock"]
 );

@@ -58,6 +58,32 @@ fn expect_next_sequence(
     }
 }
 
+/// Checks an empty append's expected sequence: locks the aggregate and raises ZA001 when its
+/// next sequence differs.
+#[pg_extern(volatile, parallel_unsafe, name = "_check_next_sequence")]
+fn check_next_sequence(
+    domain: Option<&str>,
+    edition: Option<&str>,
+    root: Option<pgrx::Uuid>,
+    next_sequence: Option<i64>,
+) {
+    let checked = key(domain, edition, root).and_then(|k| match next_sequence {
+        Some(n) => Ok((k, n)),
+        None => Err(AppendError::invalid_with(
+            "23502",
+            "next_sequence must not be NULL",
+            "Pass the next sequence you expect.",
+        )),
+    });
+    let result = match checked {
+        Ok((k, n)) => crate::trigger::check_next_sequence(&k, pgrx::Uuid::from_bytes(k.root), n),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        errors::raise(e)
+    }
+}
+
 /// Takes the aggregate's append lock for the rest of the transaction.
 #[pg_extern(volatile, parallel_unsafe, name = "_lock_aggregate")]
 fn lock_aggregate(domain: Option<&str>, edition: Option<&str>, root: Option<pgrx::Uuid>) {
@@ -85,20 +111,13 @@ fn lock_edition(edition: Option<&str>) -> i64 {
 }
 
 fn edition_events_now(edition: &str) -> i64 {
-    // SAFETY: the pushed snapshot is popped below; an error on the way unwinds through pgrx
-    // and transaction abort resets the active snapshot stack.
-    unsafe { pgrx::pg_sys::PushActiveSnapshot(pgrx::pg_sys::GetLatestSnapshot()) };
-    let count = Spi::get_one_with_args::<i64>(
+    use pgrx::IntoDatum;
+    let name = edition.into_datum().unwrap_or(pgrx::pg_sys::Datum::from(0));
+    crate::latest::query_i64(
         include_str!("../sql/runtime/edition_event_count.sql"),
-        &[edition.into()],
-    );
-    // SAFETY: pops the snapshot pushed above.
-    unsafe { pgrx::pg_sys::PopActiveSnapshot() };
-    count
-        .unwrap_or_else(|e| {
-            pgrx::error!("angzarr_store: counting the edition's events failed: {e}")
-        })
-        .unwrap_or(0)
+        &[(pgrx::pg_sys::TEXTOID, name)],
+    )
+    .unwrap_or(0)
 }
 
 /// The range an earlier append with this idempotency key wrote to the aggregate (NULLs when

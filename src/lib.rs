@@ -8,8 +8,10 @@ use pgrx::prelude::*;
 pub mod errors;
 pub mod expectations;
 mod feed;
+mod feed_clock;
 mod functions;
 mod guc;
+mod latest;
 mod locks;
 pub mod names;
 mod notify;
@@ -18,7 +20,7 @@ mod payload_json;
 mod pg_tests;
 mod storage_contract;
 mod stream_head;
-mod trigger;
+pub(crate) mod trigger;
 mod tx_state;
 mod wire;
 
@@ -63,6 +65,7 @@ extension_sql_file!(
     requires = [
         "trigger_events_sequence",
         functions::expect_next_sequence,
+        functions::check_next_sequence,
         functions::lock_aggregate,
         functions::idempotent_range
     ]
@@ -79,6 +82,7 @@ extension_sql_file!(
     name = "comments_rust_functions",
     requires = [
         functions::expect_next_sequence,
+        functions::check_next_sequence,
         functions::lock_aggregate,
         functions::aggregate_lock_key,
         functions::check_range,

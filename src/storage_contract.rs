@@ -31,8 +31,8 @@ pub(crate) fn raise_invalid(err: AppendError) -> ! {
             .report(PgLogLevel::ERROR);
             unreachable!("ereport(ERROR) returned")
         }
-        // Name checks never produce a conflict; keep its own SQLSTATE should that change.
-        conflict @ AppendError::SequenceConflict { .. } => errors::raise(conflict),
+        // Name checks never produce these; keep their own SQLSTATE should that change.
+        other => errors::raise(other),
     }
 }
 

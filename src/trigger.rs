@@ -96,7 +96,9 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
 
     let preset_position: Option<i64> = attr(tuple, desc, cat.att_global_position);
     let preset_feed_tx: Option<i64> = attr(tuple, desc, cat.att_feed_tx);
-    if let (Some(_), Some(feed_tx)) = (preset_position, preset_feed_tx) {
+    if let (Some(position), Some(feed_tx)) = (preset_position, preset_feed_tx) {
+        // feed_clock: the clock is raised past moved rows before this transaction commits.
+        crate::feed_clock::note_moved_event(feed_tx, position);
         return restore_verbatim(
             tuple,
             desc,
@@ -118,27 +120,19 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
 
     tx_state::with(|s| s.arm_setting(guc::expected_sequences(), expectations::parse))?;
 
-    let head = match tx_state::with(|s| s.head(&key)) {
-        Some(head) => confirm_previous_row(rel, &cat, &key, head),
-        None => {
-            locks::lock_aggregate(&key);
-            let mut null = false;
-            let domain_d = pg_sys::heap_getattr(tuple, cat.att_domain, desc, &mut null);
-            let edition_d = match edition_datum {
-                Some(d) => d,
-                None => pg_sys::heap_getattr(tuple, cat.att_edition, desc, &mut null),
-            };
-            let root_d = pg_sys::heap_getattr(tuple, cat.att_root, desc, &mut null);
-            match stream_head::probe_last(rel, &cat, &key, domain_d, edition_d, root_d) {
-                Some(head) => head,
-                None => StreamHead {
-                    next_sequence: first_sequence(&key, root),
-                    feed_tx: 0,
-                    unconfirmed: None,
-                },
-            }
-        }
+    let mut null = false;
+    let domain_d = pg_sys::heap_getattr(tuple, cat.att_domain, desc, &mut null);
+    let edition_d = match edition_datum {
+        Some(d) => d,
+        None => pg_sys::heap_getattr(tuple, cat.att_edition, desc, &mut null),
     };
+    let root_d = pg_sys::heap_getattr(tuple, cat.att_root, desc, &mut null);
+    let datums = [domain_d, edition_d, root_d];
+    let head = head_for(rel, &cat, &key, root, datums);
+    let key_d = pg_sys::heap_getattr(tuple, cat.att_idempotency_key, desc, &mut null);
+    if !null {
+        check_idempotency_key(&key, datums, key_d)?;
+    }
 
     let explicit_id = explicit_id.map(|id| *id.as_bytes());
     let stamp = tx_state::with(|s| decide(s, &key, head, explicit_sequence, &cat, explicit_id))?;
@@ -151,6 +145,105 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
         ..stamp
     };
     Ok(apply(tuple, desc, &cat, &stamp))
+}
+
+/// Where `key` stands for this transaction: from the cache, or (taking the aggregate's lock
+/// first) from the index. The datums are the key's domain, edition and root.
+///
+/// # Safety
+/// `rel` must be the open events relation that `cat` describes.
+pub unsafe fn head_for(
+    rel: pg_sys::Relation,
+    cat: &EventsCatalog,
+    key: &AggregateKey,
+    root: pgrx::Uuid,
+    [domain, edition, root_d]: [pg_sys::Datum; 3],
+) -> StreamHead {
+    if let Some(head) = tx_state::with(|s| s.head(key)) {
+        return confirm_previous_row(rel, cat, key, head);
+    }
+    locks::lock_aggregate(key);
+    match stream_head::probe_last(rel, cat, key, domain, edition, root_d) {
+        Some(head) => head,
+        None => StreamHead {
+            next_sequence: first_sequence(key, root),
+            feed_tx: 0,
+            unconfirmed: None,
+        },
+    }
+}
+
+/// Checks an empty append's expectation: takes the aggregate's lock (as an append would, so
+/// nothing moves until the transaction ends) and compares its next sequence.
+pub fn check_next_sequence(
+    key: &AggregateKey,
+    root: pgrx::Uuid,
+    expected: i64,
+) -> Result<(), AppendError> {
+    // SAFETY: opens and closes angzarr.events around the probe, inside the caller's transaction.
+    unsafe {
+        let lockmode = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+        let nsp = pg_sys::get_namespace_oid(c"angzarr".as_ptr(), false);
+        let rel = pg_sys::table_open(pg_sys::get_relname_relid(c"events".as_ptr(), nsp), lockmode);
+        let head = stream_head::catalog(rel).map(|cat| {
+            tx_state::with(|s| s.use_relation(cat.rel));
+            let datum = |d: Option<pg_sys::Datum>| d.unwrap_or(pg_sys::Datum::from(0));
+            let datums = [
+                datum(key.domain.as_str().into_datum()),
+                datum(key.edition.as_str().into_datum()),
+                datum(root.into_datum()),
+            ];
+            head_for(rel, &cat, key, root, datums)
+        });
+        pg_sys::table_close(rel, lockmode);
+        let head = head?;
+        tx_state::with(|s| s.set_head(key, head));
+        if head.next_sequence != expected {
+            return Err(AppendError::SequenceConflict {
+                domain: key.domain.clone(),
+                edition: key.edition.clone(),
+                root: key.root_text(),
+                expected,
+                actual: head.next_sequence,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An idempotency key belongs to one append: the rows of one statement. A row that reuses a
+/// key an earlier statement or transaction stored for the aggregate is refused (`ZA005`),
+/// naming the original range; `append_events()` answers such repeats with that range before
+/// it inserts anything, so only plain INSERTs get here.
+unsafe fn check_idempotency_key(
+    key: &AggregateKey,
+    [domain, edition, root]: [pg_sys::Datum; 3],
+    idempotency_key: pg_sys::Datum,
+) -> Result<(), AppendError> {
+    let text = pgrx::pg_sys::text_to_cstring(idempotency_key.cast_mut_ptr());
+    let idem = std::ffi::CStr::from_ptr(text)
+        .to_string_lossy()
+        .into_owned();
+    pg_sys::pfree(text.cast());
+    let command = pg_sys::GetCurrentCommandId(false);
+    let seen = tx_state::with(|s| s.idempotency_key_command(key, &idem));
+    if seen == Some(command) {
+        return Ok(());
+    }
+    if let Some((first, last)) =
+        stream_head::idempotent_range(domain, edition, root, idempotency_key)?
+    {
+        return Err(AppendError::IdempotencyKeyReused {
+            domain: key.domain.clone(),
+            edition: key.edition.clone(),
+            root: key.root_text(),
+            key: idem,
+            first,
+            last,
+        });
+    }
+    tx_state::with(|s| s.note_idempotency_key(key, idem, command));
+    Ok(())
 }
 
 /// The head after the aggregate's previous row: when that row carried a writer-chosen id and
@@ -301,7 +394,8 @@ fn decide(
     let stamp = Stamp {
         sequence: head.next_sequence,
         global_position: stream_head::next_global_position(cat),
-        feed_tx: xid.max(head.feed_tx),
+        // feed_clock: the transaction id on this database's feed clock.
+        feed_tx: crate::feed_clock::stamp(xid).max(head.feed_tx),
         edition: None,
         id: None,
     };
@@ -328,22 +422,16 @@ fn first_sequence(key: &AggregateKey, root: pgrx::Uuid) -> i64 {
         return 0;
     }
     locks::share_edition(&key.edition);
-    // SAFETY: the pushed snapshot is popped below; an error on the way unwinds through pgrx
-    // and transaction abort resets the active snapshot stack.
-    unsafe { pg_sys::PushActiveSnapshot(pg_sys::GetLatestSnapshot()) };
-    let first = Spi::get_one_with_args::<i64>(
+    let arg = |d: Option<pg_sys::Datum>| d.unwrap_or(pg_sys::Datum::from(0));
+    crate::latest::query_i64(
         include_str!("../sql/runtime/edition_first_sequence.sql"),
         &[
-            key.domain.as_str().into(),
-            key.edition.as_str().into(),
-            root.into(),
+            (pg_sys::TEXTOID, arg(key.domain.as_str().into_datum())),
+            (pg_sys::TEXTOID, arg(key.edition.as_str().into_datum())),
+            (pg_sys::UUIDOID, arg(root.into_datum())),
         ],
-    );
-    // SAFETY: pops the snapshot pushed above.
-    unsafe { pg_sys::PopActiveSnapshot() };
-    first
-        .unwrap_or_else(|e| pgrx::error!("angzarr_store: reading the edition's base failed: {e}"))
-        .unwrap_or(0)
+    )
+    .unwrap_or(0)
 }
 
 unsafe fn apply(

@@ -39,6 +39,7 @@ enum Undo {
     Consumed(AggregateKey),
     Setting(bool, HashMap<AggregateKey, i64>, HashSet<AggregateKey>),
     Rearmed(bool),
+    IdempotencyKey(AggregateKey, String),
     Bucket(usize, BucketHold),
 }
 
@@ -59,6 +60,8 @@ pub struct TxState {
     /// Domains written, when `angzarr.notify` is on (read once per transaction).
     pub notify_domains: Option<BTreeSet<String>>,
     pub notify_checked: bool,
+    /// Idempotency keys this transaction stored, per aggregate, with the command that did.
+    idempotency_keys: HashMap<(AggregateKey, String), pg_sys::CommandId>,
     /// What this transaction holds on each aggregate bucket (empty until the first lock).
     buckets: Vec<BucketHold>,
     /// Aggregate locks this transaction has taken (a count for escalation, never undone).
@@ -184,6 +187,29 @@ impl TxState {
         self.log(|| Undo::Bucket(bucket, before));
     }
 
+    /// The command of this transaction that stored idempotency key `idem` on `key`, if any.
+    pub fn idempotency_key_command(
+        &self,
+        key: &AggregateKey,
+        idem: &str,
+    ) -> Option<pg_sys::CommandId> {
+        self.idempotency_keys
+            .get(&(key.clone(), idem.to_string()))
+            .copied()
+    }
+
+    /// Records that `command` stores idempotency key `idem` on `key`.
+    pub fn note_idempotency_key(
+        &mut self,
+        key: &AggregateKey,
+        idem: String,
+        command: pg_sys::CommandId,
+    ) {
+        self.idempotency_keys
+            .insert((key.clone(), idem.clone()), command);
+        self.log(|| Undo::IdempotencyKey(key.clone(), idem));
+    }
+
     /// Counts an aggregate lock taken by this transaction.
     pub fn count_aggregate_lock(&mut self) {
         self.aggregate_locks = self.aggregate_locks.saturating_add(1);
@@ -244,6 +270,9 @@ impl TxState {
                     self.consumed = consumed;
                 }
                 Undo::Rearmed(armed) => self.setting_armed = armed,
+                Undo::IdempotencyKey(key, idem) => {
+                    self.idempotency_keys.remove(&(key, idem));
+                }
                 Undo::Bucket(bucket, hold) => self.buckets[bucket] = hold,
             }
         }
@@ -257,7 +286,11 @@ unsafe extern "C-unwind" fn on_xact_event(
 ) {
     use pg_sys::XactEvent::*;
     match event {
-        XACT_EVENT_PRE_COMMIT => crate::notify::send_pending(),
+        XACT_EVENT_PRE_COMMIT => {
+            crate::feed_clock::before_commit();
+            crate::notify::send_pending()
+        }
+        XACT_EVENT_PRE_PREPARE => crate::feed_clock::before_commit(),
         XACT_EVENT_COMMIT
         | XACT_EVENT_ABORT
         | XACT_EVENT_PREPARE

@@ -76,7 +76,9 @@ fn decode_event_book(
 }
 
 /// Builds an encoded EventBook from parallel arrays (one element per event, sequence order)
-/// and an optional snapshot; what `angzarr.read_event_book()` returns.
+/// and an optional snapshot; what `angzarr.read_event_book()` returns. A NULL sequence encodes
+/// a page without a header sequence (appended, it continues the aggregate: no expectation), and
+/// a NULL next_sequence leaves the field unset, for a book that is a batch to append.
 ///
 /// Every error here unwinds through pgrx's panic path, so the argument copies this frame owns
 /// are dropped before PostgreSQL long-jumps; the snapshot state is borrowed, not copied, and the
@@ -112,12 +114,6 @@ fn encode_event_book<'a>(
         not_null("root", "Pass the aggregate's UUID.")
     };
     let edition = crate::names::normalize_edition(edition).unwrap_or_else(|e| raise_invalid(e));
-    let Some(next_sequence) = next_sequence else {
-        not_null(
-            "next_sequence",
-            "Pass the aggregate's next sequence (angzarr.next_sequence()).",
-        )
-    };
     let (sequences, types) = (
         sequences.unwrap_or_default(),
         event_types.unwrap_or_default(),
@@ -149,7 +145,7 @@ fn encode_event_book<'a>(
         .zip(payloads)
         .zip(created)
         .map(|(((s, t), p), c)| EventOut {
-            sequence: s.unwrap_or_default(),
+            sequence: s,
             event_type: t.unwrap_or_default(),
             payload: p.unwrap_or_default(),
             created_at: c.map(pg_sys::TimestampTz::from),
@@ -173,7 +169,7 @@ fn encode_event_book<'a>(
             .collect(),
         snapshot,
         events,
-        next_sequence,
+        next_sequence: next_sequence.unwrap_or_default(),
     };
     codec::encode(&book).unwrap_or_else(|e| raise(e))
 }

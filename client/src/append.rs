@@ -159,6 +159,13 @@ impl EventStore {
                events = append.events.len())
     )]
     pub async fn append<'c>(&self, db: impl Into<Db<'c>>, append: &Append) -> Result<Appended> {
+        if append.events.is_empty() {
+            // Appended reports a range, which an empty batch does not have.
+            return Err(Error::InvalidArgument {
+                message: "an append needs at least one event".to_string(),
+                hint: Some("Add events with .event(...) or .events(...).".to_string()),
+            });
+        }
         let mut conn = self.conn(db).await?;
         let (types, payloads): (Vec<&str>, Vec<&[u8]>) = append
             .events

@@ -51,7 +51,7 @@ pub enum Error {
     IncompatibleVersion {
         /// `pg_extension.extversion`.
         installed: String,
-        /// The range this client works with, e.g. `>= 0.1.0, < 0.2.0`.
+        /// The range this client works with, e.g. `>= 0.2.0, < 0.3.0`.
         supported: &'static str,
     },
 

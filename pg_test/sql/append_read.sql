@@ -9,8 +9,8 @@ SELECT sequence, event_type, angzarr.payload_json(payload) AS json, payload, cor
   FROM angzarr.read_stream('player', '00000000-0000-0000-0000-00000000000a');
 -- Half-open ranges and limits.
 SELECT sequence FROM angzarr.read_stream('player', '00000000-0000-0000-0000-00000000000a', from_sequence => 1);
-SELECT sequence FROM angzarr.read_stream('player', '00000000-0000-0000-0000-00000000000a', 1, 2);
-SELECT sequence FROM angzarr.read_stream('player', '00000000-0000-0000-0000-00000000000a', 0, 0);
+SELECT sequence FROM angzarr.read_stream('player', '00000000-0000-0000-0000-00000000000a', from_sequence => 1, to_sequence => 2);
+SELECT sequence FROM angzarr.read_stream('player', '00000000-0000-0000-0000-00000000000a', from_sequence => 0, to_sequence => 0);
 SELECT sequence FROM angzarr.read_stream('player', '00000000-0000-0000-0000-00000000000a', max_count => 2);
 -- An unknown aggregate reads as empty.
 SELECT count(*) FROM angzarr.read_stream('player', '00000000-0000-0000-0000-0000000000ff');

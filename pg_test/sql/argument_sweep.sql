@@ -30,6 +30,7 @@ INSERT INTO sample VALUES
     ('expected_sequence', NULL, '2'),
     ('next_sequence', NULL, '2'),
     ('correlation_id', NULL, $$'corr'$$),
+    ('correlation', NULL, $$'corr'$$),
     ('idempotency_key', NULL, $$'key'$$),
     ('key', NULL, $$'key'$$),
     ('handler', NULL, $$'h'$$),
@@ -57,7 +58,8 @@ INSERT INTO sample_by_type VALUES
     ('text[]', $$ARRAY['x']$$),
     ('bytea[]', $$ARRAY['\x7b7d'::bytea]$$),
     ('bigint[]', $$ARRAY[0]::bigint[]$$),
-    ('timestamp with time zone[]', $$ARRAY['2026-01-01 00:00:00+00'::timestamptz]$$);
+    ('timestamp with time zone[]', $$ARRAY['2026-01-01 00:00:00+00'::timestamptz]$$),
+    ('uuid[]', $$ARRAY['00000000-0000-0000-0000-0000000000a1'::uuid]$$);
 -- The hostile values by type, besides NULL. Types not listed here get NULL only.
 CREATE TEMP TABLE hostile (argtype regtype NOT NULL, label text NOT NULL, value text NOT NULL,
                            PRIMARY KEY (argtype, label));
@@ -97,6 +99,10 @@ INSERT INTO hostile VALUES
     ('bytea[]', 'NULL element', $$ARRAY[NULL::bytea]$$),
     ('bytea[]', 'two elements', $$ARRAY['\x'::bytea, '\x'::bytea]$$),
     ('bytea[]', 'two-dimensional', $$ARRAY[['\x'::bytea, '\x'::bytea], ['\x'::bytea, '\x'::bytea]]$$),
+    ('uuid[]', 'empty', $$'{}'::uuid[]$$),
+    ('uuid[]', 'NULL element', $$ARRAY[NULL::uuid]$$),
+    ('uuid[]', 'two elements', $$ARRAY[gen_random_uuid(), gen_random_uuid()]$$),
+    ('uuid[]', 'the same id twice', $$ARRAY['00000000-0000-0000-0000-0000000000a2'::uuid, '00000000-0000-0000-0000-0000000000a2'::uuid]$$),
     ('bigint[]', 'empty', $$'{}'::bigint[]$$),
     ('bigint[]', 'NULL element', $$ARRAY[NULL::bigint]$$),
     ('bigint[]', 'negative and max', $$ARRAY[-1, 9223372036854775807]$$),

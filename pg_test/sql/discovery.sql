@@ -21,15 +21,28 @@ SELECT * FROM angzarr.append_events('player', :'c', '[{"type": "Joined"}]', edit
 
 -- Domains with events in any edition, in name order.
 SELECT domain FROM angzarr.list_domains();
--- Roots of a domain in an edition; a named edition also sees the main roots it shares.
+-- Roots of a domain with events of their own in an edition, as angzarr's backends list them.
 SELECT root FROM angzarr.list_roots('player');
 SELECT root FROM angzarr.list_roots('player', 'sim');
 SELECT root FROM angzarr.list_roots('order');
 SELECT root FROM angzarr.list_roots('order', 'sim');
 SELECT root FROM angzarr.list_roots('nothing');
+-- inherited => true adds the main roots a named edition shares (every root read_stream finds
+-- events for in it); on main it changes nothing.
+SELECT root FROM angzarr.list_roots('player', 'sim', inherited => true);
+SELECT root FROM angzarr.list_roots('player', inherited => true);
+-- A misspelt edition has no roots of its own (0.1.0 listed every root of main here).
+SELECT count(*) AS typo_roots FROM angzarr.list_roots('player', 'smi');
+SELECT count(*) AS typo_inherited FROM angzarr.list_roots('player', 'smi', inherited => true);
 -- An edition diverging at 0 for a domain shares none of main's player roots.
 SELECT angzarr.create_edition('fresh', '{"player": 0}');
-SELECT root FROM angzarr.list_roots('player', 'fresh');
+SELECT root FROM angzarr.list_roots('player', 'fresh', inherited => true);
+-- After discard_edition the edition has no roots of its own left.
+BEGIN;
+SELECT angzarr.discard_edition('sim');
+SELECT count(*) AS discarded_roots FROM angzarr.list_roots('player', 'sim');
+SELECT count(*) AS discarded_order_roots FROM angzarr.list_roots('order', 'sim');
+ROLLBACK;
 
 -- Next sequence: 0 for a new aggregate, composite on editions.
 SELECT angzarr.next_sequence('player', :'a') AS a_main,
@@ -56,11 +69,11 @@ SELECT count(*) FROM angzarr.read_as_of_time('player', :'a', NULL);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- Ranges are half-open [from, to); [0, 0) and [n, n) are empty, not errors.
-SELECT sequence FROM angzarr.read_stream('player', :'a', 1, 3);
-SELECT count(*) FROM angzarr.read_stream('player', :'a', 0, 0);
-SELECT count(*) FROM angzarr.read_stream('player', :'a', 2, 2);
-SELECT count(*) FROM angzarr.read_stream('player', :'a', 3, 1);
-SELECT count(*) FROM angzarr.read_stream('player', :'a', -1);
+SELECT sequence FROM angzarr.read_stream('player', :'a', from_sequence => 1, to_sequence => 3);
+SELECT count(*) FROM angzarr.read_stream('player', :'a', from_sequence => 0, to_sequence => 0);
+SELECT count(*) FROM angzarr.read_stream('player', :'a', from_sequence => 2, to_sequence => 2);
+SELECT count(*) FROM angzarr.read_stream('player', :'a', from_sequence => 3, to_sequence => 1);
+SELECT count(*) FROM angzarr.read_stream('player', :'a', from_sequence => -1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- Discovery walks the primary key (one probe per domain or root) rather than reading every

@@ -58,11 +58,36 @@ SELECT angzarr.discard_edition('angzarr');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT angzarr.discard_edition(NULL);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
--- Other refusals.
+-- An existing edition only grows. Repeating its definition changes nothing (a retry succeeds);
+-- a point for a domain it has none for is added; changing a point or diverged_at is refused
+-- (23505), and so is a point for a domain the edition already has events in (55000).
 SELECT angzarr.create_edition('rewind');
+SELECT angzarr.create_edition('rewind', '{"player": 2}');
+SELECT angzarr.create_edition('rewind', '{"player": 3}');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.create_edition('implicit');
+SELECT angzarr.create_edition('rewind', diverged_at => '2024-01-01 00:00Z');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT angzarr.next_sequence('table', :'b', 'rewind') AS table_next_before;
+SELECT angzarr.create_edition('rewind', '{"player": 2, "table": 1}');
+SELECT angzarr.next_sequence('table', :'b', 'rewind') AS table_next_after;
+SELECT sequence, event_type, edition FROM angzarr.read_stream('table', :'b', edition => 'rewind');
+SELECT angzarr.create_edition('as-of-feb', diverged_at => '2024-02-01 00:00Z');
+SELECT angzarr.create_edition('as-of-feb', diverged_at => '2024-02-02 00:00Z');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT angzarr.create_edition('as-of-feb', '{"order": 1}');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+-- An edition used without being created: it can be named (which changes nothing) and given
+-- points for domains it has no events in, but not for one it has (player) nor a time.
+SELECT angzarr.create_edition('implicit', '{"player": 1}');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT angzarr.create_edition('implicit', diverged_at => '2024-01-01 00:00Z');
+SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT count(*) AS implicit_defined FROM angzarr.editions WHERE name = 'implicit';
+SELECT angzarr.create_edition('implicit', '{"table": 0}');
+SELECT angzarr.next_sequence('table', :'b', 'implicit') AS implicit_table_next;
+SELECT sequence, event_type, edition FROM angzarr.read_stream('player', :'a', edition => 'implicit')
+ WHERE sequence >= 4;
+-- Other refusals.
 SELECT angzarr.create_edition('a/b');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT angzarr.create_edition('x', '[5]');
@@ -79,8 +104,8 @@ SELECT count(*) AS editions FROM angzarr.editions;
 
 -- Discarding deletes the edition's events, snapshots and positions and returns the count.
 SELECT * FROM angzarr.put_snapshot('player', :'a', 3, '\x03', edition => 'rewind');
-SELECT angzarr.save_position('projector', 'player', :'a', 3, edition => 'rewind');
-SELECT angzarr.save_position('projector', 'player', :'a', 3);
+SELECT angzarr.save_position('player', :'a', 'projector', 3, edition => 'rewind');
+SELECT angzarr.save_position('player', :'a', 'projector', 3);
 SELECT angzarr.discard_edition('rewind');
 SELECT count(*) AS events FROM angzarr.events WHERE edition = 'rewind';
 SELECT count(*) AS snapshots FROM angzarr.snapshots WHERE edition = 'rewind';
@@ -102,3 +127,16 @@ DELETE FROM angzarr.events WHERE edition = 'implicit';
 ROLLBACK;
 SELECT sequence, event_type, edition FROM angzarr.read_stream('player', :'a', edition => 'implicit')
  WHERE sequence >= 4;
+
+-- A discarded edition's name is free again: it reads as main (like an edition nobody created),
+-- has no roots of its own, is not listed, and can be created afresh with other points.
+SELECT angzarr.discard_edition('implicit');
+SELECT count(*) AS own_roots FROM angzarr.list_roots('player', 'implicit');
+SELECT count(*) AS listed FROM angzarr.list_editions() WHERE name = 'implicit';
+SELECT count(*) AS divergences FROM angzarr.edition_divergences WHERE edition = 'implicit';
+SELECT sequence, event_type, edition FROM angzarr.read_stream('player', :'a', edition => 'implicit')
+ WHERE sequence >= 4;
+SELECT angzarr.create_edition('implicit', '{"player": 1}');
+SELECT sequence, event_type, edition FROM angzarr.read_stream('player', :'a', edition => 'implicit');
+SELECT * FROM angzarr.append_events('player', :'a', '[{"type": "again1"}]', edition => 'implicit');
+SELECT name, created, divergences, event_count FROM angzarr.list_editions() WHERE name = 'implicit';

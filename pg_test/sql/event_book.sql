@@ -75,7 +75,7 @@ SELECT count(*) AS events FROM angzarr.events WHERE edition = 'what-if';
 -- Reading: the whole history as a book, each page with its sequence, next_sequence set.
 SELECT jsonb_pretty(pg_temp.show(angzarr.read_event_book('player', :'root')));
 -- With a snapshot: the snapshot, then only the pages after it.
-SELECT * FROM angzarr.put_snapshot('player', :'root', 1, convert_to('{"balance": 10}', 'UTF8'), 'persist',
+SELECT * FROM angzarr.put_snapshot('player', :'root', 1, convert_to('{"balance": 10}', 'UTF8'), retention => 'persist',
                             state_type => 'type.googleapis.com/examples.PlayerState');
 SELECT jsonb_pretty(pg_temp.show(angzarr.read_event_book('player', :'root')));
 -- use_snapshot => false reads every page again.
@@ -90,7 +90,7 @@ SELECT * FROM angzarr.append_event_book(angzarr.read_event_book('player', :'root
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- A 100 KB snapshot state comes back whole.
-SELECT * FROM angzarr.put_snapshot('player', :'root', 2, decode(repeat('ab', 102400), 'hex'), 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'root', 2, decode(repeat('ab', 102400), 'hex'), retention => 'transient');
 SELECT pg_temp.show(angzarr.read_event_book('player', :'root')) -> 'snapshot' AS snapshot;
 
 -- Correlation as books: one per aggregate with that correlation id.
@@ -101,10 +101,23 @@ SELECT pg_temp.show(b) -> 'cover' AS cover, jsonb_array_length(pg_temp.show(b) -
 SELECT angzarr.event_book_to_json('\x0a05');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
--- The encoder behind read_event_book() refuses a missing root or next_sequence with 23502 and
--- checks names before it builds anything (a snapshot of any size is not copied for a bad name).
-SELECT angzarr._encode_event_book('player', NULL, '00000000-0000-0000-0000-0000000000e1', NULL);
+-- A batch to append, built in SQL: a NULL sequence is a page without a header sequence
+-- (angzarr's deferred sequence), and a NULL next_sequence leaves that field unset. Pages
+-- without sequences state no expectation: all of them are appended, continuing the aggregate.
+SELECT angzarr.event_book_to_json(angzarr._encode_event_book('player', NULL, '00000000-0000-0000-0000-0000000000e2', NULL,
+    ARRAY[NULL, NULL]::bigint[], ARRAY['A', 'B'], ARRAY['\x'::bytea, '\x'], ARRAY[NULL, NULL]::timestamptz[])) AS book;
+SELECT * FROM angzarr.append_event_book(angzarr._encode_event_book('player', NULL, '00000000-0000-0000-0000-0000000000e2', NULL,
+    ARRAY[NULL, NULL, NULL]::bigint[], ARRAY['A', 'B', 'C'], ARRAY['\x'::bytea, '\x', '\x'], ARRAY[NULL, NULL, NULL]::timestamptz[]));
+-- A first page with a sequence expects the batch to start there; the deferred pages follow it.
+SELECT * FROM angzarr.append_event_book(angzarr._encode_event_book('player', NULL, '00000000-0000-0000-0000-0000000000e2', NULL,
+    ARRAY[3, NULL]::bigint[], ARRAY['D', 'E'], ARRAY['\x'::bytea, '\x'], ARRAY[NULL, NULL]::timestamptz[]));
+SELECT * FROM angzarr.append_event_book(angzarr._encode_event_book('player', NULL, '00000000-0000-0000-0000-0000000000e2', NULL,
+    ARRAY[3, NULL]::bigint[], ARRAY['late', 'late'], ARRAY['\x'::bytea, '\x'], ARRAY[NULL, NULL]::timestamptz[]));
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
+SELECT sequence, event_type FROM angzarr.read_stream('player', '00000000-0000-0000-0000-0000000000e2');
+
+-- The encoder behind read_event_book() refuses a missing root with 23502 and checks names
+-- before it builds anything (a snapshot of any size is not copied for a bad name).
 SELECT angzarr._encode_event_book('player', NULL, NULL, 0);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT angzarr._encode_event_book('a/b', NULL, '00000000-0000-0000-0000-0000000000e1', 0,

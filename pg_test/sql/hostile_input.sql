@@ -18,7 +18,7 @@ CREATE FUNCTION pg_temp.rows_stored() RETURNS bigint LANGUAGE sql AS $$
          + (SELECT count(*) FROM angzarr.editions) + (SELECT count(*) FROM angzarr.edition_divergences)
 $$;
 INSERT INTO cases VALUES
- -- append_events(domain, root, event_types, payloads, expected_sequence, edition, correlation_id, idempotency_key)
+ -- append_events(domain, root, event_types, payloads, edition, expected_sequence, correlation_id, idempotency_key, created_at, ids)
  (1, 'domain NULL', $$PERFORM angzarr.append_events(NULL, '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea])$$),
  (2, 'domain empty', $$PERFORM angzarr.append_events('', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea])$$),
  (3, 'domain 1 MB', $$PERFORM angzarr.append_events(repeat('d', 1048576), '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea])$$),
@@ -39,9 +39,9 @@ INSERT INTO cases VALUES
  (18, 'payloads NULL', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], NULL::bytea[])$$),
  (19, 'payload NULL element', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY[NULL::bytea])$$),
  (20, 'two-dimensional arrays', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY[['A', 'B'], ['C', 'D']], ARRAY[['\x'::bytea, '\x'::bytea], ['\x'::bytea, '\x'::bytea]])$$),
- (21, 'expected_sequence negative', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], -1)$$),
- (22, 'expected_sequence bigint max', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], 9223372036854775807)$$),
- (23, 'expected_sequence bigint min', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], -9223372036854775808)$$),
+ (21, 'expected_sequence negative', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], expected_sequence => -1)$$),
+ (22, 'expected_sequence bigint max', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], expected_sequence => 9223372036854775807)$$),
+ (23, 'expected_sequence bigint min', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], expected_sequence => -9223372036854775808)$$),
  (24, 'edition with slash', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], edition => 'a/b')$$),
  (25, 'edition 1 MB', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], edition => repeat('e', 1048576))$$),
  (26, 'edition with NUL-like control char', $$PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', ARRAY['A'], ARRAY['\x'::bytea], edition => E'ed\x01')$$),
@@ -82,10 +82,10 @@ INSERT INTO cases VALUES
  (66, 'setting 1 MB of garbage', $$PERFORM set_config('angzarr.expected_sequences', repeat('{', 1048576), true); PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', '[{"type": "A"}]')$$),
  (67, 'setting a stale expectation', $$PERFORM set_config('angzarr.expected_sequences', '{"acct/00000000-0000-0000-0000-000000000001": 0}', true); PERFORM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001', '[{"type": "A"}]')$$),
  -- Reading
- (70, 'read_stream from negative', $$PERFORM count(*) FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-000000000001', -1)$$),
- (71, 'read_stream from NULL', $$PERFORM count(*) FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-000000000001', NULL)$$),
+ (70, 'read_stream from negative', $$PERFORM count(*) FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-000000000001', from_sequence => -1)$$),
+ (71, 'read_stream from NULL', $$PERFORM count(*) FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-000000000001', from_sequence => NULL)$$),
  (72, 'read_stream max_count negative', $$PERFORM count(*) FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-000000000001', max_count => -1)$$),
- (73, 'read_stream to before from (empty)', $$PERFORM count(*) FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-000000000001', 5, 1)$$),
+ (73, 'read_stream to before from (empty)', $$PERFORM count(*) FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-000000000001', from_sequence => 5, to_sequence => 1)$$),
  (74, 'read_stream domain 1 MB (empty)', $$PERFORM count(*) FROM angzarr.read_stream(repeat('d', 1048576), '00000000-0000-0000-0000-000000000001')$$),
  (75, 'read_feed max_count negative', $$PERFORM count(*) FROM angzarr.read_feed(0, 0, -1)$$),
  (76, 'read_feed members 0', $$PERFORM count(*) FROM angzarr.read_feed(members => 0)$$),
@@ -102,13 +102,13 @@ INSERT INTO cases VALUES
  (87, 'aggregate_lock_key domain NULL', $$PERFORM angzarr.aggregate_lock_key(NULL, '00000000-0000-0000-0000-000000000001')$$),
  (88, 'payload_json of invalid UTF-8 (NULL)', $$PERFORM angzarr.payload_json('\xfffe')$$),
  -- Positions, feed checkpoints, snapshots
- (90, 'save_position handler NULL', $$PERFORM angzarr.save_position(NULL, 'acct', '00000000-0000-0000-0000-000000000001', 0)$$),
- (91, 'save_position handler empty', $$PERFORM angzarr.save_position('', 'acct', '00000000-0000-0000-0000-000000000001', 0)$$),
- (92, 'save_position handler 1 MB', $$PERFORM angzarr.save_position(repeat('h', 1048576), 'acct', '00000000-0000-0000-0000-000000000001', 0)$$),
- (93, 'save_position sequence negative', $$PERFORM angzarr.save_position('h', 'acct', '00000000-0000-0000-0000-000000000001', -1)$$),
- (94, 'save_position root NULL', $$PERFORM angzarr.save_position('h', 'acct', NULL, 0)$$),
- (95, 'save_position domain with slash', $$PERFORM angzarr.save_position('h', 'a/b', '00000000-0000-0000-0000-000000000001', 0)$$),
- (96, 'get_position handler NULL', $$PERFORM angzarr.get_position(NULL, 'acct', '00000000-0000-0000-0000-000000000001')$$),
+ (90, 'save_position handler NULL', $$PERFORM angzarr.save_position('acct', '00000000-0000-0000-0000-000000000001', NULL, 0)$$),
+ (91, 'save_position handler empty', $$PERFORM angzarr.save_position('acct', '00000000-0000-0000-0000-000000000001', '', 0)$$),
+ (92, 'save_position handler 1 MB', $$PERFORM angzarr.save_position('acct', '00000000-0000-0000-0000-000000000001', repeat('h', 1048576), 0)$$),
+ (93, 'save_position sequence negative', $$PERFORM angzarr.save_position('acct', '00000000-0000-0000-0000-000000000001', 'h', -1)$$),
+ (94, 'save_position root NULL', $$PERFORM angzarr.save_position('acct', NULL, 'h', 0)$$),
+ (95, 'save_position domain with slash', $$PERFORM angzarr.save_position('a/b', '00000000-0000-0000-0000-000000000001', 'h', 0)$$),
+ (96, 'get_position handler NULL', $$PERFORM angzarr.get_position('acct', '00000000-0000-0000-0000-000000000001', NULL)$$),
  (97, 'reset_positions handler NULL', $$PERFORM angzarr.reset_positions(NULL)$$),
  (98, 'save_feed_position consumer NULL', $$PERFORM angzarr.save_feed_position(NULL, 1, 1)$$),
  (99, 'save_feed_position negative', $$PERFORM angzarr.save_feed_position('c', -1, -1)$$),
@@ -116,10 +116,10 @@ INSERT INTO cases VALUES
  (101, 'put_snapshot beyond the last event', $$PERFORM angzarr.put_snapshot('acct', '00000000-0000-0000-0000-000000000001', 99, '\x01')$$),
  (102, 'put_snapshot sequence negative', $$PERFORM angzarr.put_snapshot('acct', '00000000-0000-0000-0000-000000000001', -1, '\x01')$$),
  (103, 'put_snapshot state NULL', $$PERFORM angzarr.put_snapshot('acct', '00000000-0000-0000-0000-000000000001', 0, NULL)$$),
- (104, 'put_snapshot retention unknown', $$PERFORM angzarr.put_snapshot('acct', '00000000-0000-0000-0000-000000000001', 0, '\x01', 'forever')$$),
+ (104, 'put_snapshot retention unknown', $$PERFORM angzarr.put_snapshot('acct', '00000000-0000-0000-0000-000000000001', 0, '\x01', retention => 'forever')$$),
  (105, 'put_snapshot on an unknown aggregate', $$PERFORM angzarr.put_snapshot('acct', '00000000-0000-0000-0000-0000000000ff', 0, '\x01')$$),
  (106, 'put_snapshot sequence bigint max', $$PERFORM angzarr.put_snapshot('acct', '00000000-0000-0000-0000-000000000001', 9223372036854775807, '\x01')$$),
- (107, 'get_snapshot max_sequence negative', $$PERFORM count(*) FROM angzarr.get_snapshot('acct', '00000000-0000-0000-0000-000000000001', -1)$$),
+ (107, 'get_snapshot max_sequence negative', $$PERFORM count(*) FROM angzarr.get_snapshot('acct', '00000000-0000-0000-0000-000000000001', max_sequence => -1)$$),
  (108, 'delete_snapshots domain NULL', $$PERFORM angzarr.delete_snapshots(NULL, '00000000-0000-0000-0000-000000000001')$$),
  -- Editions
  (110, 'create_edition NULL', $$PERFORM angzarr.create_edition(NULL)$$),
@@ -131,7 +131,7 @@ INSERT INTO cases VALUES
  (116, 'create_edition divergence a string', $$PERFORM angzarr.create_edition('e3', '{"acct": "x"}')$$),
  (117, 'create_edition divergence domain 1 MB', $$PERFORM angzarr.create_edition('e4', jsonb_build_object(repeat('d', 1048576), 1))$$),
  (118, 'create_edition name injection', $$PERFORM angzarr.create_edition($i$x'); DROP TABLE angzarr.events; --$i$)$$),
- (119, 'create_edition twice', $$PERFORM angzarr.create_edition('twice'); PERFORM angzarr.create_edition('twice')$$),
+ (119, 'create_edition twice (the repeat is a no-op)', $$PERFORM angzarr.create_edition('twice'); PERFORM angzarr.create_edition('twice')$$),
  (120, 'discard_edition NULL (main)', $$PERFORM angzarr.discard_edition(NULL)$$),
  (121, 'discard_edition unknown (nothing to do)', $$PERFORM angzarr.discard_edition('never-used')$$),
  -- Protobuf EventBooks

@@ -15,6 +15,19 @@ SELECT angzarr.create_edition('scratch');
 SELECT * FROM angzarr.append_events('acct', '00000000-0000-0000-0000-000000000001',
     '[{"type": "Scratch"}]', edition => 'scratch');
 SELECT angzarr.discard_edition('scratch');
+-- Named editions whose own events continue the main history they share: diverging at a
+-- sequence (main's 0..1 of b1 shared, own from 2), at a time (nothing of main shared, own from
+-- 0), and implicitly (all of main's 0..5 shared, own from 6).
+SELECT * FROM angzarr.append_events('acct', '00000000-0000-0000-0000-0000000000b1',
+    '[{"type": "M0"}, {"type": "M1"}, {"type": "M2"}, {"type": "M3"}, {"type": "M4"}, {"type": "M5"}]');
+SELECT angzarr.create_edition('rewind', '{"acct": 2}');
+SELECT * FROM angzarr.append_events('acct', '00000000-0000-0000-0000-0000000000b1',
+    '[{"type": "R2"}]', edition => 'rewind');
+SELECT angzarr.create_edition('fresh', diverged_at => '2000-01-01 00:00Z');
+SELECT * FROM angzarr.append_events('acct', '00000000-0000-0000-0000-0000000000b1',
+    '[{"type": "F0"}]', edition => 'fresh');
+SELECT * FROM angzarr.append_events('acct', '00000000-0000-0000-0000-0000000000b1',
+    '[{"type": "I6"}]', edition => 'implicit');
 SELECT * FROM angzarr.check_integrity();
 
 -- Damage, planted with triggers off (positions far above the counter, so they are recognisable).
@@ -31,8 +44,17 @@ SELECT v.*, gen_random_uuid() FROM (VALUES
     -- a global position held twice (the unique key is on (feed_tx, global_position))
     ('acct', 'angzarr', '00000000-0000-0000-0000-0000000000a3', 0, 'Planted', '\x', 9000000004, 9000000020),
     ('acct', 'angzarr', '00000000-0000-0000-0000-0000000000a4', 0, 'Planted', '\x'::bytea, 9000000005, 9000000020)) v;
+-- A named edition whose own events do not continue the main history it shares: what an append
+-- racing create_edition left behind before the two serialised (main's b1 has 0..5, edition
+-- 'race' shares 0..1 of it, its own event is at 6: 2 to 5 are missing from its history).
+SELECT angzarr.create_edition('race', '{"acct": 2}');
+INSERT INTO angzarr.events (domain, edition, root, sequence, event_type, payload, feed_tx, global_position, id)
+VALUES ('acct', 'race', '00000000-0000-0000-0000-0000000000b1', 6, 'Planted', '\x', 9000000006, 9000000006, gen_random_uuid());
+SELECT sequence, event_type, edition
+  FROM angzarr.read_stream('acct', '00000000-0000-0000-0000-0000000000b1', edition => 'race');
 RESET session_replication_role;
 -- A restored row (global_position and feed_tx given) is kept verbatim, even with a gap before it.
+-- (Rows like it, restored or replicated, also move the position counter past them at commit.)
 INSERT INTO angzarr.events (domain, edition, root, sequence, event_type, payload, feed_tx, global_position)
 VALUES ('acct', 'angzarr', '00000000-0000-0000-0000-000000000003', 3, 'Restored', '\x', 9000000030, 9000000030);
 SELECT * FROM angzarr.check_integrity();

@@ -3,43 +3,43 @@
 \set a '00000000-0000-0000-0000-00000000000a'
 \set b '00000000-0000-0000-0000-00000000000b'
 -- An unknown position is NULL, not 0.
-SELECT angzarr.get_position('projector', 'player', :'a') IS NULL AS unknown_is_null;
+SELECT angzarr.get_position('player', :'a', 'projector') IS NULL AS unknown_is_null;
 -- 0 is a valid position.
-SELECT angzarr.save_position('projector', 'player', :'a', 0);
-SELECT angzarr.get_position('projector', 'player', :'a');
+SELECT angzarr.save_position('player', :'a', 'projector', 0);
+SELECT angzarr.get_position('player', :'a', 'projector');
 -- Forward moves; lower or equal sequences are silent no-ops returning the stored position.
-SELECT angzarr.save_position('projector', 'player', :'a', 5);
-SELECT angzarr.save_position('projector', 'player', :'a', 3);
-SELECT angzarr.save_position('projector', 'player', :'a', 5);
-SELECT angzarr.get_position('projector', 'player', :'a');
+SELECT angzarr.save_position('player', :'a', 'projector', 5);
+SELECT angzarr.save_position('player', :'a', 'projector', 3);
+SELECT angzarr.save_position('player', :'a', 'projector', 5);
+SELECT angzarr.get_position('player', :'a', 'projector');
 -- Handlers, domains, editions and roots are independent keys.
-SELECT angzarr.save_position('saga', 'player', :'a', 1);
-SELECT angzarr.save_position('projector', 'table', :'a', 2);
-SELECT angzarr.save_position('projector', 'player', :'b', 0);
-SELECT angzarr.save_position('projector', 'player', :'a', 9, edition => 'what-if');
+SELECT angzarr.save_position('player', :'a', 'saga', 1);
+SELECT angzarr.save_position('table', :'a', 'projector', 2);
+SELECT angzarr.save_position('player', :'b', 'projector', 0);
+SELECT angzarr.save_position('player', :'a', 'projector', 9, edition => 'what-if');
 SELECT handler, domain, edition, root, sequence FROM angzarr.positions
  ORDER BY handler, domain, edition, root;
-SELECT angzarr.get_position('projector', 'player', :'a') AS main,
-       angzarr.get_position('projector', 'player', :'a', 'what-if') AS what_if,
-       angzarr.get_position('saga', 'player', :'b') AS other_root;
+SELECT angzarr.get_position('player', :'a', 'projector') AS main,
+       angzarr.get_position('player', :'a', 'projector', 'what-if') AS what_if,
+       angzarr.get_position('player', :'b', 'saga') AS other_root;
 -- '' and NULL editions are main.
-SELECT angzarr.save_position('projector', 'player', :'a', 6, edition => '');
-SELECT angzarr.get_position('projector', 'player', :'a', NULL) AS via_null,
-       angzarr.get_position('projector', 'player', :'a', '') AS via_empty;
+SELECT angzarr.save_position('player', :'a', 'projector', 6, edition => '');
+SELECT angzarr.get_position('player', :'a', 'projector', NULL) AS via_null,
+       angzarr.get_position('player', :'a', 'projector', '') AS via_empty;
 -- Bad input is refused with a code per problem.
-SELECT angzarr.save_position('projector', 'player', :'a', -1);
+SELECT angzarr.save_position('player', :'a', 'projector', -1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.save_position('projector', 'player', :'a', NULL);
+SELECT angzarr.save_position('player', :'a', 'projector', NULL);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.save_position(NULL, 'player', :'a', 1);
+SELECT angzarr.save_position('player', :'a', NULL, 1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.save_position('', 'player', :'a', 1);
+SELECT angzarr.save_position('player', :'a', '', 1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.save_position('projector', NULL, :'a', 1);
+SELECT angzarr.save_position(NULL, :'a', 'projector', 1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.save_position('projector', 'bad/domain', :'a', 1);
+SELECT angzarr.save_position('bad/domain', :'a', 'projector', 1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT angzarr.save_position('projector', 'player', NULL, 1);
+SELECT angzarr.save_position('player', NULL, 'projector', 1);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 
 -- Lag: the aggregate's last sequence minus the handler's position, per aggregate.
@@ -51,7 +51,7 @@ SELECT * FROM angzarr.append_events('player', :'b', '[{"type": "Joined"}]');
 SELECT handler, domain, edition, root, position, last_sequence, lag FROM angzarr.handler_lag
  ORDER BY handler, domain, edition, root;
 -- The projector catches up on a.
-SELECT angzarr.save_position('projector', 'player', :'a', 9);
+SELECT angzarr.save_position('player', :'a', 'projector', 9);
 SELECT handler, root, lag FROM angzarr.handler_lag
  WHERE handler = 'projector' AND domain = 'player' AND edition = 'angzarr' ORDER BY root;
 

@@ -20,8 +20,8 @@ SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT * FROM angzarr.put_snapshot('player', :'b', 1, '\x01');
 
 -- Getting: the newest, or the newest at or below a sequence.
-SELECT * FROM angzarr.put_snapshot('player', :'a', 4, '\x04', 'persist');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 9, '\x09', 'persist');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 4, '\x04', retention => 'persist');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 9, '\x09', retention => 'persist');
 SELECT sequence, state, retention FROM angzarr.get_snapshot('player', :'a');
 SELECT sequence, state FROM angzarr.get_snapshot('player', :'a', max_sequence => 8);
 SELECT sequence, state FROM angzarr.get_snapshot('player', :'a', max_sequence => 9);
@@ -36,20 +36,20 @@ SELECT count(*) AS rows FROM angzarr.load_aggregate('player', '00000000-0000-000
 
 -- Retention. persist stays; transient goes when any newer snapshot is put (put returns how
 -- many it removed); default keeps the newest per 16-sequence window (0..15, 16..31, ...).
-SELECT * FROM angzarr.put_snapshot('player', :'a', 10, '\x0a', 'transient');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 11, '\x0b', 'transient');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 12, '\x0c', 'default');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 13, '\x0d', 'default');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 17, '\x11', 'default');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 20, '\x14', 'default');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 21, '\x15', 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 10, '\x0a', retention => 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 11, '\x0b', retention => 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 12, '\x0c', retention => 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 13, '\x0d', retention => 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 17, '\x11', retention => 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 20, '\x14', retention => 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 21, '\x15', retention => 'transient');
 SELECT * FROM angzarr.put_snapshot('player', :'a', 22, '\x16');
 SELECT sequence, retention FROM angzarr.snapshots WHERE root = :'a' ORDER BY sequence;
 -- A snapshot older than the newest is kept only if its retention would keep it.
-SELECT * FROM angzarr.put_snapshot('player', :'a', 18, '\x12', 'transient');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 19, '\x13', 'default');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 6, '\x06', 'default');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 7, '\x07', 'persist');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 18, '\x12', retention => 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 19, '\x13', retention => 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 6, '\x06', retention => 'default');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 7, '\x07', retention => 'persist');
 SELECT sequence, retention FROM angzarr.snapshots WHERE root = :'a' ORDER BY sequence;
 -- The rule itself.
 SELECT r AS retention, angzarr._snapshot_superseded(3, r, 4) AS by_next,
@@ -59,7 +59,7 @@ SELECT r AS retention, angzarr._snapshot_superseded(3, r, 4) AS by_next,
   FROM unnest(enum_range(NULL::angzarr.snapshot_retention)) r ORDER BY r;
 
 -- Putting the same sequence again replaces that snapshot.
-SELECT * FROM angzarr.put_snapshot('player', :'a', 22, '\xff', 'persist', state_type => 'examples.PlayerState');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 22, '\xff', retention => 'persist', state_type => 'examples.PlayerState');
 SELECT sequence, state, state_type, retention FROM angzarr.get_snapshot('player', :'a');
 
 -- State of 100 KB and more round-trips byte for byte.
@@ -81,7 +81,7 @@ SELECT angzarr.delete_snapshots('player', :'a');
 SELECT count(*) AS a_left FROM angzarr.get_snapshot('player', :'a');
 SELECT sequence FROM angzarr.get_snapshot('player', :'b');
 -- ... and snapshotting can start over.
-SELECT * FROM angzarr.put_snapshot('player', :'a', 3, '\x03', 'transient');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 3, '\x03', retention => 'transient');
 SELECT sequence, state FROM angzarr.get_snapshot('player', :'a');
 
 -- In an edition the head is the composite one: 'branch' shares main's events 0..1 of every
@@ -96,7 +96,7 @@ SELECT * FROM angzarr.append_events('player', :'a', '[{"type": "What"}, {"type":
 SELECT kind, sequence, type, data FROM angzarr.load_aggregate('player', :'a', 'branch') ORDER BY sequence;
 -- A main snapshot below the divergence point serves the edition when it has none of its own.
 SELECT angzarr.delete_snapshots('player', :'a', 'branch');
-SELECT * FROM angzarr.put_snapshot('player', :'a', 1, '\xaa', 'persist');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 1, '\xaa', retention => 'persist');
 SELECT kind, sequence, type, data FROM angzarr.load_aggregate('player', :'a', 'branch') ORDER BY sequence;
 
 -- Bad input.
@@ -106,7 +106,7 @@ SELECT * FROM angzarr.put_snapshot('player', :'a', NULL, '\x00');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT * FROM angzarr.put_snapshot('player', :'a', 1, NULL);
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
-SELECT * FROM angzarr.put_snapshot('player', :'a', 1, '\x00', 'forever');
+SELECT * FROM angzarr.put_snapshot('player', :'a', 1, '\x00', retention => 'forever');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;
 SELECT * FROM angzarr.put_snapshot('', :'a', 1, '\x00');
 SELECT :'LAST_ERROR_SQLSTATE' AS sqlstate;

@@ -1,1 +1,1 @@
-SELECT coalesce(sum((SELECT count(*) FROM angzarr.events e WHERE e.domain = p.domain AND e.edition = p.edition)), 0)::bigint FROM angzarr._stored_domain_editions() p WHERE p.edition = $1
+SELECT COALESCE(pg_catalog.sum((SELECT pg_catalog.count(*) FROM angzarr.events e WHERE e.domain OPERATOR(pg_catalog.=) p.domain AND e.edition OPERATOR(pg_catalog.=) p.edition)), 0)::pg_catalog.int8 FROM angzarr._stored_domain_editions() p WHERE p.edition OPERATOR(pg_catalog.=) $1

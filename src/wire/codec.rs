@@ -259,7 +259,9 @@ pub struct SnapshotOut {
 /// One event of a book to encode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventOut {
-    pub sequence: i64,
+    /// `None` encodes a page without a sequence in its header (angzarr's deferred sequence):
+    /// appended, it gets the aggregate's next sequence, whatever that is.
+    pub sequence: Option<i64>,
     pub event_type: String,
     pub payload: Vec<u8>,
     /// PostgreSQL microseconds.
@@ -294,7 +296,8 @@ pub fn retention_value(name: &str) -> Result<pb::SnapshotRetention, WireError> {
     }
 }
 
-/// Encodes an aggregate's history; every page carries its sequence in the header.
+/// Encodes an aggregate's history (every page carries its sequence in the header) or a batch
+/// to append (pages without a sequence have no header: no expectation, the store assigns one).
 pub fn encode(b: &BookOut) -> Result<Vec<u8>, WireError> {
     let divergences = b
         .divergences
@@ -321,10 +324,14 @@ pub fn encode(b: &BookOut) -> Result<Vec<u8>, WireError> {
         .events
         .iter()
         .map(|e| {
-            Ok(pb::EventPage {
-                header: Some(pb::PageHeader {
-                    sequence_type: Some(SequenceType::Sequence(to_u32("sequence", e.sequence)?)),
+            let header = match e.sequence {
+                None => None,
+                Some(s) => Some(pb::PageHeader {
+                    sequence_type: Some(SequenceType::Sequence(to_u32("sequence", s)?)),
                 }),
+            };
+            Ok(pb::EventPage {
+                header,
                 created_at: e.created_at.and_then(pg_to_timestamp),
                 event: Some(prost_types::Any {
                     type_url: e.event_type.clone(),

@@ -304,13 +304,13 @@ fn history() -> BookOut {
         }),
         events: vec![
             EventOut {
-                sequence: 2,
+                sequence: Some(2),
                 event_type: DEPOSITED.into(),
                 payload: vec![8, 5],
                 created_at: Some(0),
             },
             EventOut {
-                sequence: 3,
+                sequence: Some(3),
                 event_type: DEPOSITED.into(),
                 payload: vec![],
                 created_at: None,
@@ -415,4 +415,33 @@ fn rfc3339_matches_known_dates() {
         "2000-02-29T00:00:00.12Z"
     );
     assert_eq!(json::rfc3339(-1, 0), "1969-12-31T23:59:59Z");
+}
+
+#[test]
+fn pages_without_a_sequence_encode_without_one_and_decode_as_deferred() {
+    // A batch to append built in SQL: one page pinned at 4, then pages that take whatever
+    // sequence comes next. Encoding a missing sequence as 0 would make every page after the
+    // first a stale expectation.
+    let mut book = history();
+    book.snapshot = None;
+    book.events[0].sequence = Some(4);
+    book.events[1].sequence = None;
+    book.events.push(EventOut {
+        sequence: None,
+        event_type: DEPOSITED.into(),
+        payload: vec![1],
+        created_at: None,
+    });
+    let bytes = codec::encode(&book).unwrap();
+    let raw = pb::EventBook::decode(bytes.as_slice()).unwrap();
+    assert_eq!(
+        raw.pages[0].header.unwrap().sequence_type,
+        Some(SequenceType::Sequence(4))
+    );
+    assert!(raw.pages[1].header.is_none() && raw.pages[2].header.is_none());
+    let decoded = codec::decode(&bytes).unwrap();
+    let seqs: Vec<_> = decoded.pages.iter().map(|p| p.sequence).collect();
+    assert_eq!(seqs, vec![Some(4), None, None]);
+    let shown = json::book_to_json(&bytes).unwrap();
+    assert_eq!(shown["pages"][1]["sequence"], serde_json::Value::Null);
 }

@@ -141,7 +141,7 @@ async fn racing_position_saves_only_move_forward_and_end_at_the_highest() -> any
                         (SAVES - n) * session as i64
                     };
                     let stored: i64 =
-                        sqlx::query_scalar("SELECT angzarr.save_position($1, 'player', $2, $3)")
+                        sqlx::query_scalar("SELECT angzarr.save_position('player', $2, $1, $3)")
                             .bind(&handler)
                             .bind(root)
                             .bind(seq)
@@ -166,7 +166,7 @@ async fn racing_position_saves_only_move_forward_and_end_at_the_highest() -> any
         );
         highest = highest.max(*returned.last().unwrap_or(&0));
     }
-    let stored: Option<i64> = sqlx::query_scalar("SELECT angzarr.get_position($1, 'player', $2)")
+    let stored: Option<i64> = sqlx::query_scalar("SELECT angzarr.get_position('player', $2, $1)")
         .bind(&handler)
         .bind(root)
         .fetch_one(&pool)
@@ -195,13 +195,14 @@ async fn snapshot_head(pool: &PgPool, root: Uuid, ahead: i64) -> anyhow::Result<
     if seq < 0 {
         return Ok(None);
     }
-    let result =
-        sqlx::query("SELECT stored FROM angzarr.put_snapshot('ledger', $1, $2, $3, 'transient')")
-            .bind(root)
-            .bind(seq)
-            .bind(seq.to_be_bytes().to_vec())
-            .fetch_one(pool)
-            .await;
+    let result = sqlx::query(
+        "SELECT stored FROM angzarr.put_snapshot('ledger', $1, $2, $3, retention => 'transient')",
+    )
+    .bind(root)
+    .bind(seq)
+    .bind(seq.to_be_bytes().to_vec())
+    .fetch_one(pool)
+    .await;
     match result {
         Ok(row) => Ok(row.try_get::<bool, _>(0)?.then_some(seq)),
         Err(e) if sqlstate(&e).as_deref() == Some("ZA004") => Ok(None),

@@ -75,7 +75,7 @@ async fn a_prost_encoded_book_round_trips_through_the_store() -> anyhow::Result<
 
     // A snapshot after event 0 (100 KB of state), then the book read back.
     let state: Vec<u8> = (0..100 * 1024).map(|i| (i % 251) as u8).collect();
-    sqlx::query("SELECT * FROM angzarr.put_snapshot('player', $1, 0, $2, 'persist', state_type => 'examples.PlayerState')")
+    sqlx::query("SELECT * FROM angzarr.put_snapshot('player', $1, 0, $2, retention => 'persist', state_type => 'examples.PlayerState')")
         .bind(root)
         .bind(&state)
         .execute(&pool)

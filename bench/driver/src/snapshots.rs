@@ -58,7 +58,7 @@ const EQUIVALENT_LOAD: &str = "(SELECT 'snapshot'::text AS kind, s.sequence, s.s
        FROM floor.snapshots_ours_equivalent s WHERE s.domain = $1 AND s.edition = 'angzarr' AND s.root = $2 \
       ORDER BY s.sequence DESC LIMIT 1) \
      UNION ALL \
-     (SELECT 'event', e.sequence, e.event_type, e.payload FROM angzarr.read_stream($1, $2, \
+     (SELECT 'event', e.sequence, e.event_type, e.payload FROM angzarr.read_stream($1, $2, from_sequence => \
          coalesce((SELECT max(s.sequence) FROM floor.snapshots_ours_equivalent s \
                     WHERE s.domain = $1 AND s.edition = 'angzarr' AND s.root = $2), -1) + 1) e)";
 

@@ -506,7 +506,7 @@ pub async fn read_all(sys: Sys, c: &mut Conn, a: &Agg) -> Result<u64> {
         ),
         Sys::OursInsert | Sys::OursInsertSeq | Sys::OursAppend => {
             "SELECT sequence, event_type, payload, correlation_id, created_at, id, edition, global_position \
-               FROM angzarr.read_stream($1, $2, 0)"
+               FROM angzarr.read_stream($1, $2, from_sequence => 0)"
                 .to_string()
         }
         Sys::MessageDb | Sys::MessageDbOwnCategory => {

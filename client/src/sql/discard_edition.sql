@@ -1,2 +1,2 @@
 -- Deletes a named edition's events, snapshots, positions and definition.
-SELECT angzarr.discard_edition($1)
+SELECT angzarr.discard_edition(name => $1)

@@ -1,2 +1,2 @@
 -- An encoded EventBook as the server shows it.
-SELECT angzarr.event_book_to_json($1)
+SELECT angzarr.event_book_to_json(book => $1)

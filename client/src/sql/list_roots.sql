@@ -1,2 +1,2 @@
 -- Roots of a domain as an edition sees them, in UUID order.
-SELECT root FROM angzarr.list_roots($1, $2)
+SELECT root FROM angzarr.list_roots(domain => $1, edition => $2)

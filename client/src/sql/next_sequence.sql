@@ -1,2 +1,2 @@
 -- The sequence the aggregate's next event gets.
-SELECT angzarr.next_sequence($1, $2, $3)
+SELECT angzarr.next_sequence(domain => $1, root => $2, edition => $3)

@@ -1,3 +1,3 @@
 -- The aggregate's history up to and including a sequence.
 SELECT sequence, event_type, payload, correlation_id, created_at, id, edition, global_position
-  FROM angzarr.read_as_of_sequence($1, $2, $3, $4)
+  FROM angzarr.read_as_of_sequence(domain => $1, root => $2, as_of_sequence => $3, edition => $4)

@@ -1,2 +1,2 @@
 -- Forgets a handler's positions (all, or one domain's); returns how many.
-SELECT angzarr.reset_positions($1, $2)
+SELECT angzarr.reset_positions(handler => $1, domain => $2)

@@ -1,2 +1,2 @@
 -- Moves a consumer's checkpoint forward; false when it was already at or past it.
-SELECT angzarr.save_feed_position($1, $2, $3)
+SELECT angzarr.save_feed_position(consumer => $1, feed_tx => $2, global_position => $3)

@@ -1,2 +1,2 @@
 -- Moves a handler's position in an aggregate forward; returns the stored position.
-SELECT angzarr.save_position($1, $2, $3, $4, $5)
+SELECT angzarr.save_position(handler => $1, domain => $2, root => $3, sequence => $4, edition => $5)

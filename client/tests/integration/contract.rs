@@ -89,8 +89,13 @@ async fn contract<S: AggregateStore>(store: &S) {
     );
     assert_eq!(loaded.expected(), Expected::Next(5));
 
-    // Bad arguments are refused. (Empty batches are left out: the 0.2.0 extension turns them
-    // into a no-op that still checks the expectation.)
+    // Bad arguments are refused: an empty batch (the client refuses it itself: Appended
+    // reports a range) and an empty event type.
+    let err = store
+        .append(&Append::new(account.clone(), Expected::Any))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
     let err = store
         .append(&Append::new(account.clone(), Expected::Any).event(ev("")))
         .await

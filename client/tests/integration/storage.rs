@@ -393,8 +393,20 @@ async fn editions_are_created_listed_and_discarded() {
         )
         .await
         .unwrap();
-    let again = store
+    // Naming the edition again adds nothing; moving an existing divergence point is refused.
+    store
         .create_edition(store.pool(), &NewEdition::named(&name))
+        .await
+        .unwrap();
+    let moved: BTreeMap<String, i64> = [(domain.clone(), 3)].into_iter().collect();
+    let again = store
+        .create_edition(
+            store.pool(),
+            &NewEdition {
+                divergences: moved,
+                ..NewEdition::named(&name)
+            },
+        )
         .await
         .unwrap_err();
     assert!(matches!(again, Error::AlreadyExists { .. }), "{again:?}");

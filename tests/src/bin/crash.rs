@@ -96,8 +96,8 @@ async fn append(
 ) -> sqlx::Result<(i64, i64)> {
     let types: Vec<String> = (0..b.payloads.len()).map(|i| format!("E{i}")).collect();
     let row = sqlx::query(
-        "SELECT first_sequence, last_sequence FROM angzarr.append_events($1, $2, $3, $4, $5, \
-         correlation_id => $6, idempotency_key => $6)",
+        "SELECT first_sequence, last_sequence FROM angzarr.append_events($1, $2, $3, $4, \
+         expected_sequence => $5, correlation_id => $6, idempotency_key => $6)",
     )
     .bind(DOMAIN)
     .bind(b.root)

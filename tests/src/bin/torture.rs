@@ -136,7 +136,8 @@ async fn append(
 ) -> sqlx::Result<(i64, i64)> {
     let types: Vec<String> = (0..a.payloads.len()).map(|i| format!("T{i}")).collect();
     let row = sqlx::query(
-        "SELECT first_sequence, last_sequence FROM angzarr.append_events($1, $2, $3, $4, $5, $6, $7, $8)",
+        "SELECT first_sequence, last_sequence FROM angzarr.append_events($1, $2, $3, $4, expected_sequence => $5, \
+         edition => $6, correlation_id => $7, idempotency_key => $8)",
     )
     .bind(a.agg.domain)
     .bind(a.agg.root)
@@ -339,7 +340,7 @@ async fn writer(
             // A consumer position, sometimes lower than before (must not move back).
             let (a, _, last) = mine[rng.gen_range(0..mine.len())].clone();
             let at = rng.gen_range(0..=last);
-            let saved = sqlx::query("SELECT angzarr.save_position($1, $2, $3, $4, $5)")
+            let saved = sqlx::query("SELECT angzarr.save_position($2, $3, $1, $4, $5)")
                 .bind(&handler)
                 .bind(a.agg.domain)
                 .bind(a.agg.root)
@@ -520,7 +521,7 @@ async fn verify(url: &str, model: &Model, feeds: &[Vec<FeedEvent>]) -> Result<()
         );
     }
     for ((handler, agg), want) in &model.positions {
-        let got: Option<i64> = sqlx::query_scalar("SELECT angzarr.get_position($1, $2, $3, $4)")
+        let got: Option<i64> = sqlx::query_scalar("SELECT angzarr.get_position($2, $3, $1, $4)")
             .bind(handler)
             .bind(agg.domain)
             .bind(agg.root)

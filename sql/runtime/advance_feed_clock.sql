@@ -1,0 +1,1 @@
+SELECT angzarr._advance_feed_clock($1, $2)
