@@ -32,6 +32,7 @@ fsync = on
 synchronous_commit = on
 CONF
     fi
+    ensure_ssl
     if as_pg "$PG_BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
         return 0
     fi
@@ -39,6 +40,18 @@ CONF
     # of what clients see (a test checks that with this very setting).
     as_pg env RUST_BACKTRACE=1 "$PG_BIN/pg_ctl" -D "$DATA" -l "$LOG" -o "-p $PORT" -w -t 60 start >/dev/null
     echo "cluster: $NAME running on 127.0.0.1:$PORT (data $DATA, log $LOG)"
+}
+
+# TLS with a self-signed certificate, so the client's `tls` feature is tested against a server
+# that speaks SSL (clients may still connect without it). Added to older clusters too.
+ensure_ssl() {
+    [ -f "$DATA/server.crt" ] && return 0
+    openssl req -new -x509 -days 3650 -nodes -subj "/CN=localhost" \
+        -keyout "$DATA/server.key" -out "$DATA/server.crt" >/dev/null 2>&1
+    chown "$OS_USER": "$DATA/server.key" "$DATA/server.crt"
+    chmod 600 "$DATA/server.key"
+    echo "ssl = on" >>"$DATA/postgresql.conf"
+    as_pg "$PG_BIN/pg_ctl" -D "$DATA" reload >/dev/null 2>&1 || true
 }
 
 case "${1:-}" in

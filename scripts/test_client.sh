@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 PORT="${PORT:-55432}"
 bash scripts/cluster.sh createdb angzarr_test >/dev/null
 export ANGZARR_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/angzarr_test"
-cargo test --release -p angzarr_store_tests -p angzarr_store_client
+# The projection runner's restart test stops and starts this cluster in the middle of a run.
+export ANGZARR_TEST_RESTART_COMMAND="bash $PWD/scripts/cluster.sh stop && bash $PWD/scripts/cluster.sh start >/dev/null"
+cargo test --release -p angzarr_store_tests -p angzarr_store_client \
+    --features angzarr_store_client/tls,angzarr_store_client/metrics,angzarr_store_client/testing
