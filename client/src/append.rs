@@ -130,7 +130,7 @@ pub(crate) fn edition_or_main(edition: Option<&str>) -> &str {
 }
 
 /// The sequences an append got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct Appended {
     /// Sequence of the batch's first event.
     pub first_sequence: i64,
@@ -172,7 +172,7 @@ impl EventStore {
             .iter()
             .map(|e| (e.event_type.as_str(), e.payload.as_slice()))
             .unzip();
-        let row = sqlx::query(include_str!("sql/append_events.sql"))
+        let appended: Appended = sqlx::query_as(include_str!("sql/append_events.sql"))
             .bind(append.domain())
             .bind(append.root())
             .bind(types)
@@ -184,10 +184,7 @@ impl EventStore {
             .fetch_one(&mut *conn)
             .await?;
         crate::telemetry::appended(append.events.len());
-        Ok(Appended {
-            first_sequence: row.try_get(0)?,
-            last_sequence: row.try_get(1)?,
-        })
+        Ok(appended)
     }
 
     /// Appends to several aggregates in one transaction: all batches land, or none does.

@@ -4,7 +4,6 @@
 use angzarr_store_proto::{page_header, Cover, Edition, EventBook, EventPage, PageHeader};
 use prost::Message;
 use prost_types::{Any, Timestamp};
-use sqlx::Row;
 use uuid::Uuid;
 
 use crate::aggregate::AggregateId;
@@ -131,16 +130,13 @@ impl EventStore {
         idempotency_key: Option<&str>,
     ) -> Result<Appended> {
         let mut conn = self.conn(db).await?;
-        let row = sqlx::query(include_str!("sql/append_event_book.sql"))
+        let appended: Appended = sqlx::query_as(include_str!("sql/append_event_book.sql"))
             .bind(book.encode_to_vec())
             .bind(idempotency_key)
             .fetch_one(&mut *conn)
             .await?;
         crate::telemetry::appended(book.pages.len());
-        Ok(Appended {
-            first_sequence: row.try_get(0)?,
-            last_sequence: row.try_get(1)?,
-        })
+        Ok(appended)
     }
 
     /// The aggregate as an EventBook: its newest usable snapshot, the pages after it (each

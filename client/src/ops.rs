@@ -31,7 +31,7 @@ pub struct FeedLag {
 }
 
 /// One problem found by [`EventStore::check_integrity`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct IntegrityProblem {
     /// `gap`, `duplicate sequence`, `feed order`, `duplicate position`, `position counter`.
     pub problem: String,
@@ -63,13 +63,15 @@ impl EventStore {
             .fetch_one(&mut *conn)
             .await?;
         Ok(FeedLag {
-            horizon_feed_tx: row.try_get(0)?,
-            held_back_events: row.try_get(1)?,
-            oldest_xact_pid: row.try_get(2)?,
-            oldest_xact_database: row.try_get(3)?,
-            oldest_xact_state: row.try_get(4)?,
-            oldest_xact_age: row.try_get::<Option<PgInterval>, _>(5)?.map(to_delta),
-            oldest_xact_prepared_gid: row.try_get(6)?,
+            horizon_feed_tx: row.try_get("horizon_feed_tx")?,
+            held_back_events: row.try_get("held_back_events")?,
+            oldest_xact_pid: row.try_get("oldest_xact_pid")?,
+            oldest_xact_database: row.try_get("oldest_xact_database")?,
+            oldest_xact_state: row.try_get("oldest_xact_state")?,
+            oldest_xact_age: row
+                .try_get::<Option<PgInterval>, _>("oldest_xact_age")?
+                .map(to_delta),
+            oldest_xact_prepared_gid: row.try_get("oldest_xact_prepared_gid")?,
         })
     }
 
@@ -82,21 +84,9 @@ impl EventStore {
         db: impl Into<Db<'c>>,
     ) -> Result<Vec<IntegrityProblem>> {
         let mut conn = self.conn(db).await?;
-        let rows = sqlx::query(include_str!("sql/check_integrity.sql"))
+        Ok(sqlx::query_as(include_str!("sql/check_integrity.sql"))
             .fetch_all(&mut *conn)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(IntegrityProblem {
-                    problem: r.try_get(0)?,
-                    domain: r.try_get(1)?,
-                    edition: r.try_get(2)?,
-                    root: r.try_get(3)?,
-                    sequence: r.try_get(4)?,
-                    detail: r.try_get::<Option<String>, _>(5)?.unwrap_or_default(),
-                })
-            })
-            .collect()
+            .await?)
     }
 }
 
