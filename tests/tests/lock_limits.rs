@@ -12,6 +12,11 @@ use sqlx::{Connection, PgPool};
 use uuid::Uuid;
 
 const AGGREGATES: i64 = 100_000;
+
+/// The bulk transactions run one at a time: two that escalate at the same moment can each hold
+/// a bucket the other needs, and PostgreSQL's deadlock detector then ends one (40P01, see the
+/// README's Locks section), which would make these tests depend on timing.
+static BULK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const EVENTS_PER_AGGREGATE: i64 = 10;
 
 /// What other sessions can still do while a bulk transaction holds its locks: connect, create
@@ -70,6 +75,7 @@ async fn check_imported(pool: &PgPool, domain: &str) -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_insert_select_of_100k_aggregates_in_one_transaction() -> anyhow::Result<()> {
+    let _one_at_a_time = BULK.lock().await;
     let pool = pool(4).await?;
     ensure_extension(&pool).await?;
     let domain = format!("bulk{}", Uuid::new_v4().simple());
@@ -103,6 +109,7 @@ async fn bulk_insert_select_of_100k_aggregates_in_one_transaction() -> anyhow::R
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_copy_of_100k_aggregates_in_one_transaction() -> anyhow::Result<()> {
+    let _one_at_a_time = BULK.lock().await;
     let pool = pool(4).await?;
     ensure_extension(&pool).await?;
     let domain = format!("copy{}", Uuid::new_v4().simple());
@@ -139,6 +146,7 @@ async fn bulk_copy_of_100k_aggregates_in_one_transaction() -> anyhow::Result<()>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discarding_an_edition_of_100k_aggregates() -> anyhow::Result<()> {
+    let _one_at_a_time = BULK.lock().await;
     let pool = pool(4).await?;
     ensure_extension(&pool).await?;
     let edition = format!("wide{}", Uuid::new_v4().simple());
