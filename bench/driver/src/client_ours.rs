@@ -15,7 +15,9 @@ pub fn unavailable() -> Option<&'static str> {
 #[cfg(feature = "client")]
 mod imp {
     use super::{Batch, Outcome};
-    use angzarr_store_client::{Append, Error, EventStore, Expected, NewEvent, ReadStream};
+    use angzarr_store_client::{
+        AggregateId, Append, Error, EventStore, Expected, NewEvent, ReadStream,
+    };
     use anyhow::{anyhow, Result};
     use futures::TryStreamExt;
     use sqlx::postgres::PgPoolOptions;
@@ -55,8 +57,7 @@ mod imp {
         b: &'a Batch,
     ) -> futures::future::BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let append = Append::new(domain, root)
-                .expect(Expected::Next(next))
+            let append = Append::new(AggregateId::new(domain, root), Expected::Next(next))
                 .events(
                     b.types
                         .iter()
@@ -75,7 +76,7 @@ mod imp {
     pub async fn read_all(h: &mut Handle, domain: &str, root: Uuid) -> Result<(u64, u64)> {
         let mut events = h
             .store
-            .read_stream(h.store.pool(), ReadStream::new(domain, root));
+            .read_stream(h.store.pool(), ReadStream::new(AggregateId::new(domain, root)));
         let (mut n, mut bytes) = (0u64, 0u64);
         while let Some(e) = events.try_next().await? {
             n += 1;
