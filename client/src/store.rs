@@ -13,10 +13,10 @@ use crate::error::{Error, Result};
 
 /// Extension versions this client works with, as printed in errors.
 /// 0.2.0 changed argument orders and names (see the extension's upgrade notes), so this client
-/// calls functions by argument name and needs 0.2.
-pub const SUPPORTED_EXTENSION_VERSIONS: &str = ">= 0.2.0, < 0.3.0";
+/// calls functions by argument name and needs 0.2; 0.3 kept every signature of 0.2.
+pub const SUPPORTED_EXTENSION_VERSIONS: &str = ">= 0.2.0, < 0.4.0";
 const MIN_VERSION: (u64, u64, u64) = (0, 2, 0);
-const MAX_VERSION_EXCLUSIVE: (u64, u64, u64) = (0, 3, 0);
+const MAX_VERSION_EXCLUSIVE: (u64, u64, u64) = (0, 4, 0);
 
 /// A handle on an angzarr_store database: cheap to clone, safe to share between tasks.
 ///
@@ -297,7 +297,8 @@ mod tests {
         assert!(version_supported("0.2"));
         assert!(version_supported("0.2.0-dev"));
         assert!(!version_supported("0.1.9"));
-        assert!(!version_supported("0.3.0"));
+        assert!(version_supported("0.3.0"));
+        assert!(!version_supported("0.4.0"));
         assert!(!version_supported("1.0.0"));
         assert!(!version_supported("banana"));
     }
