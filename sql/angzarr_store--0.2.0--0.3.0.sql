@@ -164,3 +164,18 @@ COMMENT ON FUNCTION angzarr.feed_group_index_sql(integer) IS
     'The CREATE INDEX statement that serves read_feed() for each member of a consumer group of this size (run it with \gexec).';
 REVOKE ALL ON FUNCTION angzarr.feed_group_index_sql(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION angzarr.feed_group_index_sql(integer) TO angzarr_admin;
+
+-- ---------------------------------------------------------------------------------------------
+-- Performance: backends keep the feed clock offset between transactions instead of reading
+-- angzarr.feed_clock in every writing transaction; any change to the clock invalidates it.
+CREATE FUNCTION angzarr."_feed_clock_changed"()
+	RETURNS TRIGGER
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', '_feed_clock_changed_wrapper';
+REVOKE ALL ON FUNCTION angzarr._feed_clock_changed() FROM PUBLIC;
+CREATE TRIGGER feed_clock_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON angzarr.feed_clock
+    FOR EACH STATEMENT EXECUTE FUNCTION angzarr._feed_clock_changed();
+ALTER TABLE angzarr.feed_clock ENABLE ALWAYS TRIGGER feed_clock_changed;
+COMMENT ON FUNCTION angzarr._feed_clock_changed() IS
+    'Trigger: makes every backend drop its cached feed clock offset when the clock changes.';
