@@ -411,7 +411,7 @@ impl ProjectionRunner {
     async fn take_lease(&self) -> Result<PgConnection> {
         let mut standby = false;
         loop {
-            let mut conn = self.store.pool().acquire().await?;
+            let mut conn = self.store.acquire_from(self.store.pool()).await?;
             let got: bool = sqlx::query_scalar(include_str!("sql/projection_lease.sql"))
                 .bind(LEASE_CLASS)
                 .bind(&self.consumer)
@@ -458,7 +458,8 @@ impl ProjectionRunner {
         let Some(last) = batch.last() else {
             return Ok(Applied::Committed(position));
         };
-        let mut tx = self.store.pool().begin().await?;
+        let mut conn = self.store.acquire_from(self.store.pool()).await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         if !self.fence(&mut tx, position).await? {
             return Ok(Applied::Fenced);
         }
@@ -528,7 +529,8 @@ impl ProjectionRunner {
         error: &str,
         position: Checkpoint,
     ) -> Result<bool> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut conn = self.store.acquire_from(self.store.pool()).await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         if !self.fence(&mut tx, position).await? {
             return Ok(false);
         }
