@@ -12,7 +12,8 @@ EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/nu
 PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
 
 .PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
-        test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze
+        test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze \
+        test-ha test-ha-async
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
 setup:
@@ -98,3 +99,13 @@ release-freeze: install
 ## bench: run the benchmark suite on a dedicated cluster (see bench/README.md)
 bench: setup
 	@bash bench/run.sh
+
+# Replicas and failover (ports 56150-56163): a hot standby's feed and the client against it,
+# then 10 failovers with a synchronous standby that must lose nothing.
+test-ha: install
+	@bash scripts/test_replica.sh
+	@bash scripts/test_failover.sh
+
+## test-ha-async: the failover drill with an asynchronous standby, counting what it loses
+test-ha-async: install
+	@FAILOVER_SYNC=off bash scripts/test_failover.sh

@@ -3,6 +3,7 @@
 # own under $HA_HOME/<node>, running as the OS user postgres on 127.0.0.1:<port>.
 # Source it after setting HA_HOME; PG_CONFIG picks the PostgreSQL installation.
 #   node_init NAME PORT            a new primary (replication-ready settings)
+#   node_set_sync NAME             commits on NAME wait for a standby (HA_SYNC_NAMES)
 #   node_standby NAME PORT FROM    a streaming standby cloned from node FROM (pg_basebackup)
 #   node_start / node_stop / node_kill NAME
 #   node_promote NAME              pg_ctl promote, waits until it accepts writes
@@ -24,13 +25,11 @@ node_psql() {
 # wal_log_hints lets pg_rewind bring a failed primary back; hot_standby serves reads.
 # A node's own port, socket directory and name go on the server's command line (node_start):
 # pg_basebackup and pg_rewind copy the configuration files from the other node.
-# HA_SYNC_NAMES is synchronous_standby_names ('*': any standby; '': asynchronous).
 node_conf() {
     local name="$1" port="$2" dir
     dir="$(node_dir "$name")"
     cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
-synchronous_standby_names = '${HA_SYNC_NAMES:-}'
 max_connections = 100
 wal_level = replica
 max_wal_senders = 10
@@ -65,6 +64,15 @@ primary_conninfo = 'host=127.0.0.1 port=$(node_port "$from") user=postgres appli
 CONF
     chown "$OS_USER": "$dir/data/postgresql.auto.conf"
     as_pg touch "$dir/data/standby.signal"
+}
+
+# Makes NAME's commits wait for a standby: synchronous_standby_names = HA_SYNC_NAMES ('*': any
+# standby; '': asynchronous). In postgresql.conf, so clones and rewound nodes carry it, and
+# whichever node is primary waits for the other. Set once the database exists: with no standby
+# attached yet every commit would wait.
+node_set_sync() {
+    echo "synchronous_standby_names = '${HA_SYNC_NAMES:-}'" >>"$(node_dir "$1")/data/postgresql.conf"
+    as_pg "$PG_BIN/pg_ctl" -D "$(node_dir "$1")/data" reload >/dev/null
 }
 
 node_standby() {
