@@ -47,8 +47,8 @@ url:
 stop:
 	@bash scripts/cluster.sh stop
 
-## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture
-test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture
+## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture, replicas and failover
+test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-ha
 	@echo "make test: all tiers passed"
 
 lint:
@@ -100,8 +100,8 @@ release-freeze: install
 bench: setup
 	@bash bench/run.sh
 
-# Replicas and failover (ports 56150-56163): a hot standby's feed and the client against it,
-# then 10 failovers with a synchronous standby that must lose nothing.
+## test-ha: a hot standby's feed and the client against it, then 10 failovers with a synchronous standby that must lose nothing
+# Clusters of its own on ports 56150-56151 and 56160-56161 (56162-56163 for test-ha-async).
 test-ha: install
 	@bash scripts/test_replica.sh
 	@bash scripts/test_failover.sh

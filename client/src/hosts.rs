@@ -169,20 +169,25 @@ impl Hosts {
         }))
     }
 
-    /// Finds a candidate that fits and points `pool` at it. Returns whether one was found.
+    /// Finds a candidate that fits and points `pool` at it. Returns true when that is another
+    /// host than before.
     pub(crate) async fn locate(&self, pool: &PgPool) -> bool {
+        let before = self.current.load(Ordering::Acquire);
         let _one_at_a_time = self.locating.lock().await;
+        if self.current.load(Ordering::Acquire) != before {
+            // Another caller switched while this one waited for the lock.
+            return true;
+        }
         match self.probe().await {
-            Ok(i) => {
-                let previous = self.current.swap(i, Ordering::AcqRel);
-                if previous != i {
-                    pool.set_connect_options(self.candidates[i].clone());
-                    tracing::warn!(from = %label(&self.candidates[previous]),
-                                   to = %label(&self.candidates[i]),
-                                   "angzarr store: switched to another host");
-                }
+            Ok(i) if i != before => {
+                self.current.store(i, Ordering::Release);
+                pool.set_connect_options(self.candidates[i].clone());
+                tracing::warn!(from = %label(&self.candidates[before]),
+                               to = %label(&self.candidates[i]),
+                               "angzarr store: switched to another host");
                 true
             }
+            Ok(_) => false,
             Err(e) => {
                 tracing::debug!(error = %e, "angzarr store: no host fits yet");
                 false
@@ -258,13 +263,19 @@ impl EventStore {
         let Some(hosts) = self.hosts() else {
             return Ok(pool.acquire().await?);
         };
-        let acquire = pool.acquire();
-        tokio::pin!(acquire);
         loop {
-            tokio::select! {
-                conn = &mut acquire => return Ok(conn?),
-                () = tokio::time::sleep(hosts.probe_after) => {
-                    hosts.locate(self.pool()).await;
+            let acquire = pool.acquire();
+            tokio::pin!(acquire);
+            loop {
+                tokio::select! {
+                    conn = &mut acquire => return Ok(conn?),
+                    () = tokio::time::sleep(hosts.probe_after) => {
+                        // sqlx's connect loop backs off up to a fifth of the acquire timeout
+                        // between attempts: after a switch, start a new wait at once.
+                        if hosts.locate(self.pool()).await {
+                            break;
+                        }
+                    }
                 }
             }
         }
@@ -304,7 +315,7 @@ impl EventStore {
 
     /// Whether the server behind `pool` is a hot standby (`pg_is_in_recovery()`).
     pub async fn is_standby(&self, pool: &PgPool) -> Result<bool> {
-        let mut conn = pool.acquire().await?;
+        let mut conn = self.acquire_from(pool).await?;
         Ok(in_recovery(&mut conn).await?)
     }
 }

@@ -169,7 +169,9 @@ impl EventStore {
     /// A projection runner for `consumer` reading `query` (its `after` is ignored: the runner
     /// starts from the consumer's saved checkpoint). In a consumer group
     /// (`query.member(m, n)`), each member is its own consumer, `"{consumer}/{m}-of-{n}"`, with
-    /// its own checkpoint and lease.
+    /// its own checkpoint and lease. The runner reads the feed from
+    /// [`EventStore::read_pool`] (a read replica, when the store has one); the lease, the
+    /// handler's writes and the checkpoint go to [`EventStore::pool`].
     pub fn projection(&self, consumer: impl Into<String>, query: FeedQuery) -> ProjectionRunner {
         let mut consumer = consumer.into();
         if query.members > 1 {
