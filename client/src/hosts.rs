@@ -100,10 +100,12 @@ pub(crate) fn split_hosts(url: &str) -> Result<HostList> {
     } else {
         format!("?{}", kept.join("&"))
     };
-    let urls: Vec<String> = hosts
-        .split(',')
+    let list: Vec<&str> = hosts.split(',').collect();
+    let urls: Vec<String> = list
+        .iter()
         .map(|host| {
-            if host.is_empty() {
+            // One empty host is a socket URL (`postgres:///db?host=/run/postgresql`).
+            if host.is_empty() && list.len() > 1 {
                 Err(invalid("has an empty host in its host list"))
             } else {
                 Ok(format!("{scheme}://{userinfo}{host}{path}{query}"))
@@ -345,6 +347,8 @@ mod tests {
         let l = split_hosts("postgresql://localhost/db").unwrap();
         assert_eq!(l.urls, ["postgresql://localhost/db"]);
         assert_eq!(l.target, None);
+        let l = split_hosts("postgres:///db?host=/run/postgresql").unwrap();
+        assert_eq!(l.urls, ["postgres:///db?host=/run/postgresql"]);
         let l = split_hosts("postgres://h:1?target_session_attrs=standby").unwrap();
         assert_eq!(l.urls, ["postgres://h:1"]);
         assert_eq!(l.target, Some(TargetSession::Standby));
