@@ -99,14 +99,22 @@ node_stop() {
     as_pg "$PG_BIN/pg_ctl" -D "$(node_dir "$1")/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
-# SIGKILL to the postmaster and every backend at once: a machine that loses power.
+# SIGKILL to the postmaster and every backend at once: a machine that loses power. Children
+# are found through /proc (no procps needed); waits until every process is gone, so nothing
+# still holds the shared memory when the node is rewound or started.
 node_kill() {
-    local pidfile pid
+    local pidfile pid p pids=()
     pidfile="$(node_dir "$1")/data/postmaster.pid"
     [ -f "$pidfile" ] || return 0
     pid="$(head -1 "$pidfile")"
-    kill -KILL "$pid" $(pgrep -P "$pid" || true) 2>/dev/null || true
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    for p in /proc/[0-9]*; do
+        [ "$(awk '/^PPid:/ {print $2}' "$p/status" 2>/dev/null)" = "$pid" ] && pids+=("${p#/proc/}")
+    done
+    kill -KILL "$pid" "${pids[@]}" 2>/dev/null || true
+    # (A zombie waiting for its new parent to reap it holds nothing any more.)
+    for p in "$pid" "${pids[@]}"; do
+        while [ -e "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; do sleep 0.02; done
+    done
 }
 
 node_in_recovery() { node_psql "$1" -d postgres -c 'SELECT pg_is_in_recovery()'; }
