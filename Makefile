@@ -12,7 +12,8 @@ EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/nu
 PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
 
 .PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
-        test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze
+        test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze \
+        test-ha test-ha-async
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
 setup:
@@ -46,8 +47,8 @@ url:
 stop:
 	@bash scripts/cluster.sh stop
 
-## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture
-test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture
+## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture, replicas and failover
+test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-ha
 	@echo "make test: all tiers passed"
 
 lint:
@@ -98,3 +99,13 @@ release-freeze: install
 ## bench: run the benchmark suite on a dedicated cluster (see bench/README.md)
 bench: setup
 	@bash bench/run.sh
+
+## test-ha: a hot standby's feed and the client against it, then 10 failovers with a synchronous standby that must lose nothing
+# Clusters of its own on ports 56150-56151 and 56160-56161 (56162-56163 for test-ha-async).
+test-ha: install
+	@bash scripts/test_replica.sh
+	@bash scripts/test_failover.sh
+
+## test-ha-async: the failover drill with an asynchronous standby, counting what it loses
+test-ha-async: install
+	@FAILOVER_SYNC=off bash scripts/test_failover.sh

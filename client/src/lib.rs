@@ -311,6 +311,7 @@ mod error;
 mod event;
 mod event_book;
 mod feed;
+mod hosts;
 mod load;
 mod memory;
 mod ops;
@@ -338,6 +339,7 @@ pub use error::{
 pub use event::{NewEvent, RecordedEvent, MAIN_EDITION};
 pub use event_book::{cover_root, proto_uuid};
 pub use feed::{Checkpoint, CheckpointSaved, FeedEvent, FeedPosition, FeedQuery, NOTIFY_CHANNEL};
+pub use hosts::TargetSession;
 pub use load::{LoadedAggregate, LoadedEvent, Snapshots};
 pub use memory::{AggregateStore, InMemoryStore};
 pub use ops::{FeedLag, IntegrityProblem};
