@@ -84,3 +84,12 @@ SELECT m AS member, count(*) AS events
 -- ANCHOR: feed-lag
 SELECT held_back_events, oldest_xact_pid IS NULL AS no_holder FROM angzarr.feed_lag();
 -- ANCHOR_END: feed-lag
+
+-- ANCHOR: advance-feed-clock
+-- A consumer outside the database has checkpointed feed_tx 1,000,000,000 (say, in another
+-- cluster): raise the clock past it, so every later event sorts after that checkpoint.
+SELECT angzarr.advance_feed_clock(1000000000) > 0 AS offset_raised;
+SELECT feed_tx > 1000000000 AS horizon_past_it FROM angzarr.feed_horizon();
+SELECT angzarr.advance_feed_clock(-1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- ANCHOR_END: advance-feed-clock
