@@ -11,6 +11,21 @@ SELECT r.rolname AS role, r.rolcanlogin AS can_login,
   FROM pg_roles r WHERE r.rolname LIKE 'angzarr\_%' ORDER BY 1;
 -- ANCHOR_END: roles
 
+-- ANCHOR: function-roles
+-- The least role that may call each public function (each role includes the one before it).
+SELECT function, least_role FROM (
+    SELECT DISTINCT p.proname AS function,
+           CASE WHEN has_function_privilege('angzarr_reader', p.oid, 'EXECUTE') THEN 'angzarr_reader'
+                WHEN has_function_privilege('angzarr_writer', p.oid, 'EXECUTE') THEN 'angzarr_writer'
+                WHEN has_function_privilege('angzarr_admin', p.oid, 'EXECUTE') THEN 'angzarr_admin'
+                ELSE 'superusers only' END AS least_role
+      FROM pg_proc p
+     WHERE p.pronamespace = 'angzarr'::regnamespace AND p.proname !~ '^_'
+       AND p.prorettype <> 'trigger'::regtype) f
+ ORDER BY array_position(ARRAY['angzarr_reader', 'angzarr_writer', 'angzarr_admin'], least_role) NULLS LAST,
+          function;
+-- ANCHOR_END: function-roles
+
 SET client_min_messages = warning;
 DROP ROLE IF EXISTS book_reader;
 DROP ROLE IF EXISTS book_writer;
