@@ -169,6 +169,12 @@ def check_no_pasted_psql():
                         "from a pg_regress test (pg_test/expected/*.out) instead")
 
 
+def trim(lines):
+    """Lines without the blank ones at either end."""
+    text = "\n".join(lines).strip("\n")
+    return text.split("\n")
+
+
 def check_readme_session():
     expected = anchor_region((ROOT / "pg_test/expected/book_tutorial.out").read_text(), "readme")
     blocks = [lines for info, lines in fenced_blocks(README.read_text())
@@ -177,7 +183,7 @@ def check_readme_session():
         problem("pg_test/expected/book_tutorial.out", "no 'readme' anchor")
     elif len(blocks) != 1:
         problem("README.md", f"expected one psql session, found {len(blocks)}")
-    elif blocks[0] != expected:
+    elif trim(blocks[0]) != trim(expected):
         problem("README.md", "the psql session differs from the 'readme' region of "
                 "pg_test/expected/book_tutorial.out: copy that region into the README")
 
