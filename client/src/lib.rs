@@ -208,7 +208,7 @@
 //!
 //! ## Follow the feed by hand
 //!
-//! [`EventStore::tail_feed`] streams every committed event in commit order from a checkpoint,
+//! [`EventStore::tail_feed`] streams every committed event in feed order from a checkpoint,
 //! then waits for more: it wakes on `NOTIFY angzarr_events` (sessions opened by
 //! [`EventStore::builder`] set `angzarr.notify = on`) and polls as a fallback; lost connections
 //! and pool timeouts are retried inside the stream. For read models prefer the runner above: it
