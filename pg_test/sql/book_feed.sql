@@ -93,3 +93,10 @@ SELECT feed_tx > 1000000000 AS horizon_past_it FROM angzarr.feed_horizon();
 SELECT angzarr.advance_feed_clock(-1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- ANCHOR_END: advance-feed-clock
+
+-- ANCHOR: feed-group-index
+-- The index for consumer groups of 4 (in psql, \gexec runs the statement it returns).
+SELECT angzarr.feed_group_index_sql(4);
+SELECT angzarr.feed_group_index_sql(1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- ANCHOR_END: feed-group-index
