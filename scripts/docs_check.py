@@ -6,7 +6,8 @@
                          image of the built book resolves (file and #fragment); no psql output
                          is pasted into a page (it must come from a pg_regress expected file);
                          README.md's psql session is the `readme` region of
-                         pg_test/expected/book_tutorial.out.
+                         pg_test/expected/book_tutorial.out; every page with Rust code is
+                         compiled as a doc test of the client crate.
     docs_check.py code   every SQLSTATE the book names is one the code raises (or one of the few
                          PostgreSQL raises for the store, listed below), and the errors page names
                          every SQLSTATE the code raises.
@@ -173,6 +174,17 @@ def trim(lines):
     """Lines without the blank ones at either end."""
     text = "\n".join(lines).strip("\n")
     return text.split("\n")
+
+
+def check_rust_compiled():
+    """Every page with a Rust block is compiled as a doc test of the client crate."""
+    lib = (ROOT / "client/src/lib.rs").read_text()
+    for page in pages() + [README]:
+        if re.search(r"^```rust", page.read_text(), re.M):
+            path = os.path.relpath(page, ROOT / "client/src")
+            if f'#[doc = include_str!("{path}")]' not in lib:
+                problem(rel(page), f"has Rust code that is not compiled: add "
+                        f'#[cfg(doctest)] #[doc = include_str!("{path}")] to client/src/lib.rs')
 
 
 def check_readme_session():
@@ -398,6 +410,7 @@ def main():
         check_includes()
         check_built_book()
         check_no_pasted_psql()
+        check_rust_compiled()
         check_readme_session()
     elif what == "code":
         check_code()
