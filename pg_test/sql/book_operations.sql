@@ -57,5 +57,15 @@ SELECT domain, edition, event_count, aggregate_count, longest_stream, payload_by
   FROM angzarr.operator_stats;
 SELECT table_name FROM angzarr.operator_storage ORDER BY table_name;
 -- ANCHOR_END: operator-stats
+-- ANCHOR: damage
+-- Damage only a superuser can plant, with triggers off: player a has events 0..2, and a row
+-- at sequence 5 leaves a gap.
+SET session_replication_role = replica;
+INSERT INTO angzarr.events (domain, edition, root, sequence, event_type, payload, feed_tx, global_position, id)
+VALUES ('player', 'angzarr', :'a', 5, 'Planted', '\x', 9000000001, 9000000001, gen_random_uuid());
+RESET session_replication_role;
+SELECT problem, domain, root, sequence, detail FROM angzarr.check_integrity();
+-- ANCHOR_END: damage
+
 DROP ROLE book_reader;
 DROP ROLE book_writer;
