@@ -10,10 +10,14 @@ CARGO_PGRX_FLAGS := --pg-config $(PG_CONFIG) $(if $(filter release,$(PROFILE)),-
 INSTALL_STAMP    := target/.installed-$(PROFILE)
 EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/null) Cargo.toml Cargo.lock angzarr_store.control
 PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
+# mdBook, pinned, installed from crates.io once per machine into a cache outside the clone.
+MDBOOK_VERSION   := 0.4.52
+TOOLS_DIR        ?= $(HOME)/.cache/angzarr_store
+MDBOOK           := $(TOOLS_DIR)/mdbook-$(MDBOOK_VERSION)/bin/mdbook
 
 .PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
         test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze \
-        test-ha test-ha-async
+        test-ha test-ha-async docs test-docs
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
 setup:
@@ -47,8 +51,8 @@ url:
 stop:
 	@bash scripts/cluster.sh stop
 
-## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture, replicas and failover
-test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-ha
+## test: every tier: lint, docs, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture, replicas and failover
+test: setup lint docs test-pg install cluster test-regress test-docs test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-ha
 	@echo "make test: all tiers passed"
 
 lint:
@@ -87,6 +91,19 @@ test-crash: install
 
 test-torture: install cluster
 	@bash scripts/test_torture.sh
+
+## docs: build the book (docs/) with the client's rustdoc into target/book, offline; broken links, missing includes,
+## pasted psql output and SQLSTATEs the code does not raise are errors
+docs: $(MDBOOK)
+	@MDBOOK=$(MDBOOK) bash scripts/docs.sh
+
+$(MDBOOK):
+	cargo install mdbook --version $(MDBOOK_VERSION) --locked --no-default-features --features search \
+		--root $(TOOLS_DIR)/mdbook-$(MDBOOK_VERSION)
+
+# Every function, argument, signature and setting the book names exists in the installed extension.
+test-docs: install cluster
+	@bash scripts/test_docs.sh
 
 ## fuzz: fuzz the EventBook decoder in-process and through SQL (FUZZ_SECONDS, default 60)
 fuzz: install cluster

@@ -208,7 +208,7 @@
 //!
 //! ## Follow the feed by hand
 //!
-//! [`EventStore::tail_feed`] streams every committed event in commit order from a checkpoint,
+//! [`EventStore::tail_feed`] streams every committed event in feed order from a checkpoint,
 //! then waits for more: it wakes on `NOTIFY angzarr_events` (sessions opened by
 //! [`EventStore::builder`] set `angzarr.notify = on`) and polls as a fallback; lost connections
 //! and pool timeouts are retried inside the stream. For read models prefer the runner above: it
@@ -256,9 +256,10 @@
 //! One enum, [`Error`]. Server errors are mapped in one place by SQLSTATE:
 //! `ZA001` → [`Error::SequenceConflict`] `{ domain, edition, root, expected, actual }`,
 //! `ZA002` → [`Error::Immutable`], `ZA003` → [`Error::ProtectedEdition`], `ZA004` →
-//! [`Error::SnapshotBeyondHead`], `22xxx`/`23502` → [`Error::InvalidArgument`]; everything else
-//! is [`Error::Database`] ([`Error::sqlstate`] gives the code). [`Error::is_retryable`] is what
-//! [`RetryPolicy`] asks.
+//! [`Error::SnapshotBeyondHead`], `23505` → [`Error::AlreadyExists`], `55000` →
+//! [`Error::InvalidState`], `22xxx`/`23502`/`23514` → [`Error::InvalidArgument`], `42883` on an
+//! `angzarr.` function → [`Error::Unsupported`]; everything else is [`Error::Database`]
+//! ([`Error::sqlstate`] gives the code). [`Error::is_retryable`] is what [`RetryPolicy`] asks.
 //!
 //! ## Observability
 //!
@@ -299,6 +300,15 @@
 //! appends and writes an outbox row in one transaction; conflicts become HTTP 409). The integration tests in `client/tests/` run
 //! against a real server: `ANGZARR_TEST_DATABASE_URL=postgres://... cargo test -p
 //! angzarr_store_client` (default `postgres://postgres@127.0.0.1:55432/angzarr_test`).
+
+// The book's and the README's Rust snippets, compiled as doc tests of this crate so that they
+// cannot drift from the API (the files live outside the crate, so only under cfg(doctest)).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/client.md")]
+struct BookClientPage;
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct Readme;
 
 mod aggregate;
 mod append;
