@@ -32,11 +32,12 @@ generate_router() {
         echo "BEGIN;"
         echo "DROP SCHEMA IF EXISTS angzarr CASCADE; CREATE SCHEMA angzarr;"
         echo "DROP SCHEMA IF EXISTS angzarr_shard CASCADE; CREATE SCHEMA angzarr_shard;"
+        echo "DROP SCHEMA IF EXISTS angzarr_fanout CASCADE; CREATE SCHEMA angzarr_fanout;"
         echo "$ddl"
         echo "COMMIT;"
     } | psql_q -d "$ROUTER"
     echo "shard: router functions generated ($(psql_q -d "$ROUTER" -tAc \
-        "SELECT count(*) FROM pg_proc WHERE pronamespace IN ('angzarr'::regnamespace, 'angzarr_shard'::regnamespace)") functions)"
+        "SELECT count(*) FROM pg_proc WHERE pronamespace IN ('angzarr'::regnamespace, 'angzarr_shard'::regnamespace, 'angzarr_fanout'::regnamespace)") functions)"
 }
 
 up() {

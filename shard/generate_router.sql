@@ -57,7 +57,7 @@ SELECT CASE
                    WHEN 'book_write' THEN 'angzarr_router.book_write_hash(book)'
                    ELSE 'ANY' END)
     WHEN r.rule IN ('all', 'all_write') THEN
-        format(E'CREATE FUNCTION angzarr_router.%I(%s) RETURNS %s LANGUAGE plproxy AS $plproxy$\n    CLUSTER ''angzarr'';\n    RUN ON ALL;\n    %s;\n$plproxy$;\n',
+        format(E'CREATE FUNCTION angzarr_fanout.%I(%s) RETURNS %s LANGUAGE plproxy AS $plproxy$\n    CLUSTER ''angzarr'';\n    RUN ON ALL;\n    %s;\n$plproxy$;\n',
                a.name || '__all', a.args,
                coalesce(r.inner_result, CASE WHEN a.result ~ '^(TABLE|SETOF)' THEN a.result ELSE 'SETOF ' || a.result END),
                coalesce(r.inner_select, format('TARGET angzarr.%I', a.name)))
@@ -65,7 +65,7 @@ SELECT CASE
                   a.name, a.args, a.result,
                   CASE WHEN r.rule = 'all_write'
                        THEN format(E'SELECT angzarr_router.write_hash(NULL, NULL, %L);\n    ', a.name) ELSE '' END,
-                  replace(r.merge, '%rows%', format('angzarr_router.%I(%s)', a.name || '__all', a.call_args)))
+                  replace(r.merge, '%rows%', format('angzarr_fanout.%I(%s)', a.name || '__all', a.call_args)))
     ELSE
         format(E'CREATE FUNCTION angzarr.%I(%s) RETURNS %s LANGUAGE plpgsql AS $plpgsql$\nBEGIN\n    PERFORM angzarr_router.refuse_per_shard(%L);\nEND\n$plpgsql$;',
                a.name, a.args, a.result, a.name)

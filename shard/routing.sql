@@ -49,7 +49,7 @@ INSERT INTO routing (name, rule, merge, inner_result, inner_select) VALUES
     -- The books come with their cover's key so that the merge orders them as one store would.
     ('read_correlation_books', 'all', 'SELECT r.book FROM %rows% r ORDER BY r.domain, r.edition, r.root',
      'TABLE(domain text, edition text, root uuid, book bytea)',
-     'SELECT c.domain, c.edition, c.root, b.b FROM angzarr.read_correlation_books(correlation_id) AS b(b) CROSS JOIN LATERAL (SELECT d.domain, d.edition, d.root FROM angzarr._decode_event_book(b.b) d LIMIT 1) c'),
+     'SELECT c.domain, c.edition, c.root, b.b AS book FROM angzarr.read_correlation_books(correlation_id) AS b(b) CROSS JOIN LATERAL (SELECT d.domain, d.edition, d.root FROM angzarr._decode_event_book(b.b) d LIMIT 1) c'),
     ('check_integrity', 'all', 'SELECT r.* FROM %rows% r ORDER BY 1, 2, 3, 4, 5', NULL, NULL),
     -- An edition exists on every shard (its definition is copied to each); its events are
     -- spread like main's.
