@@ -12,7 +12,8 @@ EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/nu
 PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
 
 .PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
-        test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze
+        test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze \
+        shard-demo test-shard
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
 setup:
@@ -46,8 +47,8 @@ url:
 stop:
 	@bash scripts/cluster.sh stop
 
-## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture
-test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture
+## test: every tier: lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture, shard
+test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-shard
 	@echo "make test: all tiers passed"
 
 lint:
@@ -86,6 +87,14 @@ test-crash: install
 
 test-torture: install cluster
 	@bash scripts/test_torture.sh
+
+# Four shards and a PL/Proxy router in a cluster of their own (port 56200, SHARD_PORT), stopped at the end.
+test-shard: install
+	@bash scripts/test_shard.sh
+
+## shard-demo: four shards and a PL/Proxy router (port 56200), then a psql session through the router
+shard-demo: install
+	@bash scripts/shard_demo.sh
 
 ## fuzz: fuzz the EventBook decoder in-process and through SQL (FUZZ_SECONDS, default 60)
 fuzz: install cluster

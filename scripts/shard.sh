@@ -35,6 +35,9 @@ generate_router() {
         echo "DROP SCHEMA IF EXISTS angzarr_fanout CASCADE; CREATE SCHEMA angzarr_fanout;"
         echo "$ddl"
         echo "COMMIT;"
+        # What the client's version check reads on a router (it has no extension of its own).
+        echo "ALTER DATABASE $ROUTER SET angzarr_router.extension_version = '$(psql_q -d angzarr_shard_0 -tAc \
+            "SELECT extversion FROM pg_extension WHERE extname = 'angzarr_store'")';"
     } | psql_q -d "$ROUTER"
     echo "shard: router functions generated ($(psql_q -d "$ROUTER" -tAc \
         "SELECT count(*) FROM pg_proc WHERE pronamespace IN ('angzarr'::regnamespace, 'angzarr_shard'::regnamespace, 'angzarr_fanout'::regnamespace)") functions)"
