@@ -5,6 +5,7 @@
 
 use pgrx::prelude::*;
 
+mod append;
 pub mod errors;
 pub mod expectations;
 mod feed;

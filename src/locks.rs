@@ -17,6 +17,13 @@
 //! a writer that waits for it; when the bucket is busy it falls back to the aggregate lock.
 //! Such a transaction holds at most threshold + [`BUCKETS`] locks plus the aggregate locks of
 //! buckets that were busy, and blocks other writers of the buckets it holds until it ends.
+//!
+//! Only one transaction per database escalates at a time: before its first exclusive bucket
+//! lock a transaction takes the store's escalation lock, waiting for it. Two escalators could
+//! otherwise each hold a bucket the other falls back to waiting for (a deadlock, which is what
+//! two bulk loads running side by side hit). While one escalates, another that reaches the
+//! threshold waits for it to end; it holds only share bucket locks and aggregate locks, which an
+//! escalator never waits for unless both write the same aggregate.
 
 use pgrx::pg_sys;
 
@@ -29,6 +36,9 @@ pub const AGGREGATE_LOCK: u16 = 3;
 pub const BUCKET_LOCK: u16 = 4;
 /// `objsubid` of an edition's lock (`objid`/`classid` hold a hash of its name).
 pub const EDITION_LOCK: u16 = 5;
+/// `objsubid` of the store's escalation lock (`objid`/`classid` are 0): held by the one
+/// transaction that may take exclusive bucket locks.
+pub const ESCALATION_LOCK: u16 = 6;
 /// How many buckets the aggregates are spread over.
 pub const BUCKETS: usize = 1024;
 
@@ -117,6 +127,10 @@ pub fn lock_aggregate(key: &AggregateKey) {
         return;
     }
     let bucket_tag = tag(BUCKET_LOCK, bucket as u64);
+    if escalate && !tx_state::with(|s| s.escalating()) {
+        acquire(&tag(ESCALATION_LOCK, 0), EXCLUSIVE, true);
+        tx_state::with(|s| s.set_escalating());
+    }
     if escalate && acquire(&bucket_tag, EXCLUSIVE, false) != Acquired::NotAvailable {
         tx_state::with(|s| s.set_bucket_hold(bucket, BucketHold::Exclusive));
         return;

@@ -41,6 +41,7 @@ enum Undo {
     Rearmed(bool),
     IdempotencyKey(AggregateKey, String),
     Bucket(usize, BucketHold),
+    Escalating,
 }
 
 /// The per-transaction state of this backend.
@@ -66,6 +67,8 @@ pub struct TxState {
     buckets: Vec<BucketHold>,
     /// Aggregate locks this transaction has taken (a count for escalation, never undone).
     aggregate_locks: u32,
+    /// Whether this transaction holds the escalation lock (see `locks.rs`).
+    escalating: bool,
     undo: Vec<(pg_sys::SubTransactionId, Undo)>,
 }
 
@@ -210,6 +213,18 @@ impl TxState {
         self.log(|| Undo::IdempotencyKey(key.clone(), idem));
     }
 
+    /// Whether this transaction holds the store's escalation lock.
+    pub fn escalating(&self) -> bool {
+        self.escalating
+    }
+
+    /// Records that the escalation lock was taken in the current (sub)transaction; a rolled-back
+    /// savepoint releases the lock, and forgets this with it.
+    pub fn set_escalating(&mut self) {
+        self.escalating = true;
+        self.log(|| Undo::Escalating);
+    }
+
     /// Counts an aggregate lock taken by this transaction.
     pub fn count_aggregate_lock(&mut self) {
         self.aggregate_locks = self.aggregate_locks.saturating_add(1);
@@ -274,6 +289,7 @@ impl TxState {
                     self.idempotency_keys.remove(&(key, idem));
                 }
                 Undo::Bucket(bucket, hold) => self.buckets[bucket] = hold,
+                Undo::Escalating => self.escalating = false,
             }
         }
     }
