@@ -42,6 +42,8 @@ INSERT INTO routing (name, rule, merge, inner_result, inner_select) VALUES
     -- Consumer-group membership is a pure function of the aggregate; groups over a sharded
     -- store can also give each member whole shards (client/src/shard_feed.rs).
     ('feed_member', 'any', NULL, NULL, NULL),
+    -- Only builds the statement text; run the statement on every shard (each has its own feed).
+    ('feed_group_index_sql', 'any', NULL, NULL, NULL),
     ('list_domains', 'all', 'SELECT DISTINCT r.domain FROM %rows% r ORDER BY 1', NULL, NULL),
     ('list_roots', 'all', 'SELECT DISTINCT r.root FROM %rows% r ORDER BY 1', NULL, NULL),
     ('read_correlation', 'all',
