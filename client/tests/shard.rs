@@ -79,7 +79,7 @@ async fn horizons(store: &ShardedStore) -> TestResult<ShardCheckpoints> {
 async fn a_tailing_sharded_consumer_sees_each_committed_event_once_in_aggregate_order(
 ) -> TestResult<()> {
     let store = ShardedStore::connect_via_router(&router_url()).await?;
-    assert_eq!(store.len(), 4);
+    assert!(store.len() >= 4, "at least 4 shards");
     let domain = format!("sfeed{}", Uuid::new_v4().simple());
     let mut vector = horizons(&store).await?;
     let mut tail = store.tail_feed(FeedQuery::new().domains([domain.clone()]), &vector)?;
@@ -149,8 +149,10 @@ async fn a_consumer_group_splits_the_shards_with_exactly_once_effects() -> TestR
     let members: Vec<_> = (0..2)
         .map(|m| store.projection(&consumer, query.clone(), m, 2))
         .collect::<Result<_, _>>()?;
-    assert_eq!(members[0].shards(), vec![0, 2]);
-    assert_eq!(members[1].shards(), vec![1, 3]);
+    let even: Vec<usize> = (0..store.len()).step_by(2).collect();
+    let odd: Vec<usize> = (1..store.len()).step_by(2).collect();
+    assert_eq!(members[0].shards(), even);
+    assert_eq!(members[1].shards(), odd);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let runs: Vec<_> = members
         .into_iter()
