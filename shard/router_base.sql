@@ -168,3 +168,10 @@ BEGIN
     RETURN shard;
 END
 $$;
+
+-- Any role may call the router: PL/Proxy connects to the shards as the calling role, so each
+-- shard's own grants (angzarr_reader, angzarr_writer, angzarr_admin) decide what it may do. The
+-- map and its version are read while routing, and by clients that route themselves; they hold
+-- no secrets (passwords belong in ~/.pgpass or a pooler, never in connstr).
+GRANT USAGE ON SCHEMA plproxy, angzarr_router, angzarr, angzarr_shard TO PUBLIC;
+GRANT SELECT ON angzarr_router.shards, angzarr_router.shards_version TO PUBLIC;

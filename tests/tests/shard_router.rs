@@ -528,3 +528,50 @@ async fn the_feed_is_per_shard() -> anyhow::Result<()> {
     assert_eq!(sqlstate(&err).as_deref(), Some("22023"));
     Ok(())
 }
+
+/// PL/Proxy connects to the shards as the calling role, so ordinary roles can use the router
+/// and each shard's grants decide: a writer appends, a reader reads but cannot append (42501).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the sharded deployment: scripts/test_shard.sh"]
+async fn the_shards_roles_apply_through_the_router() -> anyhow::Result<()> {
+    let admin = router(1).await?;
+    // Roles are per cluster; here all shards share one, in production create them on each.
+    sqlx::query(
+        "DO $$ BEGIN
+             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shard_test_writer') THEN
+                 CREATE ROLE shard_test_writer LOGIN IN ROLE angzarr_writer;
+             END IF;
+             IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shard_test_reader') THEN
+                 CREATE ROLE shard_test_reader LOGIN IN ROLE angzarr_reader;
+             END IF;
+         END $$",
+    )
+    .execute(&admin)
+    .await?;
+    let as_role = |role: &str| router_url().replacen("postgres@", &format!("{role}@"), 1);
+    let root = Uuid::new_v4();
+    let mut writer = PgConnection::connect(&as_role("shard_test_writer")).await?;
+    sqlx::query("SELECT angzarr.append_events('order', $1, '[{\"type\": \"Placed\"}]')")
+        .bind(root)
+        .execute(&mut writer)
+        .await?;
+    let roots: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM angzarr.list_roots('order') WHERE root = $1")
+            .bind(root)
+            .fetch_one(&mut writer)
+            .await?;
+    assert_eq!(roots, 1);
+    let mut reader = PgConnection::connect(&as_role("shard_test_reader")).await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM angzarr.read_stream('order', $1)")
+        .bind(root)
+        .fetch_one(&mut reader)
+        .await?;
+    assert_eq!(n, 1);
+    let err = sqlx::query("SELECT angzarr.append_events('order', $1, '[{\"type\": \"Placed\"}]')")
+        .bind(root)
+        .execute(&mut reader)
+        .await
+        .expect_err("a reader cannot append");
+    assert_eq!(sqlstate(&err).as_deref(), Some("42501"), "{err}");
+    Ok(())
+}
