@@ -120,11 +120,21 @@ enum Acquired {
 /// Locks `key` for writing until the transaction ends, escalating as described above.
 /// No `tx_state` borrow is held while waiting.
 pub fn lock_aggregate(key: &AggregateKey) {
+    lock_aggregate_if(key, true);
+}
+
+/// Like [`lock_aggregate`], but without waiting for the aggregate's lock: returns false when
+/// another transaction holds it (the bucket, in share mode, may still be waited for).
+pub fn try_lock_aggregate(key: &AggregateKey) -> bool {
+    lock_aggregate_if(key, false)
+}
+
+fn lock_aggregate_if(key: &AggregateKey, wait: bool) -> bool {
     let lock_key = lock_key(key);
     let bucket = bucket_of(lock_key);
     let (hold, escalate) = tx_state::with(|s| (s.bucket_hold(bucket), s.should_escalate()));
     if hold == BucketHold::Exclusive {
-        return;
+        return true;
     }
     let bucket_tag = tag(BUCKET_LOCK, bucket as u64);
     if escalate && !tx_state::with(|s| s.escalating()) {
@@ -133,15 +143,29 @@ pub fn lock_aggregate(key: &AggregateKey) {
     }
     if escalate && acquire(&bucket_tag, EXCLUSIVE, false) != Acquired::NotAvailable {
         tx_state::with(|s| s.set_bucket_hold(bucket, BucketHold::Exclusive));
-        return;
+        return true;
     }
     if hold == BucketHold::None {
         acquire(&bucket_tag, SHARE, true);
         tx_state::with(|s| s.set_bucket_hold(bucket, BucketHold::Shared));
     }
-    if acquire(&tag(AGGREGATE_LOCK, lock_key as u64), EXCLUSIVE, true) == Acquired::New {
-        tx_state::with(|s| s.count_aggregate_lock());
+    match acquire(&tag(AGGREGATE_LOCK, lock_key as u64), EXCLUSIVE, wait) {
+        Acquired::New => {
+            tx_state::with(|s| s.count_aggregate_lock());
+            true
+        }
+        Acquired::AlreadyHeld => true,
+        Acquired::NotAvailable => false,
     }
+}
+
+/// Waits until the transaction that holds `key`'s lock ends, without taking the lock: every
+/// writer waiting like this wakes at once (taking the lock hands it on one waiter at a time).
+pub fn wait_for_writer(key: &AggregateKey) {
+    let t = tag(AGGREGATE_LOCK, lock_key(key) as u64);
+    acquire(&t, SHARE, true);
+    // SAFETY: releases the share lock just taken, in this transaction.
+    unsafe { pg_sys::LockRelease(&t, SHARE, false) };
 }
 
 /// The lock key of an edition name.

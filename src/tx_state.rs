@@ -235,8 +235,22 @@ impl TxState {
         self.aggregate_locks >= crate::guc::escalation_threshold()
     }
 
+    /// An expectation that applies to the next row of `key`, without consuming it.
+    pub fn peek_expectation(&self, key: &AggregateKey) -> Option<i64> {
+        if let Some(e) = self.explicit.get(key) {
+            return Some(*e);
+        }
+        if self.setting.is_empty() || self.consumed.contains(key) {
+            return None;
+        }
+        self.setting.get(key).copied()
+    }
+
     /// Takes every expectation that applies to the next row of `key`, at most one of each kind.
     pub fn take_expectations(&mut self, key: &AggregateKey) -> [Option<i64>; 2] {
+        if self.explicit.is_empty() && self.setting.is_empty() {
+            return [None, None];
+        }
         let explicit = self.explicit.remove(key);
         if let Some(e) = explicit {
             self.log(|| Undo::Explicit(key.clone(), Some(e)));

@@ -19,6 +19,7 @@ use crate::store::{EventStore, Settings};
 /// | [`with_max_lifetime`](Self::with_max_lifetime) | 30 min |
 /// | [`with_statement_timeout`](Self::with_statement_timeout) | none (the server's setting) |
 /// | [`with_notify`](Self::with_notify) | on: appends wake feed tails through NOTIFY |
+/// | [`with_connection_check`](Self::with_connection_check) | off: no ping before each use |
 /// | [`with_page_size`](Self::with_page_size) | 1000 events per round trip when streaming |
 /// | [`with_feed_poll_interval`](Self::with_feed_poll_interval) | 1 s |
 ///
@@ -43,6 +44,7 @@ pub struct EventStoreBuilder {
     max_lifetime: Option<Duration>,
     statement_timeout: Option<Duration>,
     notify: bool,
+    connection_check: bool,
     settings: Settings,
 }
 
@@ -63,6 +65,7 @@ impl EventStoreBuilder {
             max_lifetime: Some(Duration::from_secs(1800)),
             statement_timeout: None,
             notify: true,
+            connection_check: false,
             settings: Settings::default(),
         }
     }
@@ -118,6 +121,17 @@ impl EventStoreBuilder {
         self
     }
 
+    /// Whether the pool pings a connection before handing it out (sqlx's default is on). Off,
+    /// a single-event append costs one round trip instead of two; a connection that died
+    /// while idle then fails its next call with a connection error (transient for
+    /// [`RetryPolicy`](crate::RetryPolicy), and safe to retry for appends with an expected
+    /// sequence or an idempotency key) and the pool replaces it. Turn it on when idle
+    /// connections often die (a proxy that drops them, frequent server restarts).
+    pub fn with_connection_check(mut self, on: bool) -> Self {
+        self.connection_check = on;
+        self
+    }
+
     /// How often a feed tail polls when no notification wakes it.
     pub fn with_feed_poll_interval(mut self, interval: Duration) -> Self {
         self.settings.feed_poll_interval = interval;
@@ -142,6 +156,7 @@ impl EventStoreBuilder {
         }
         let options = options.options(session);
         let pool = PgPoolOptions::new()
+            .test_before_acquire(self.connection_check)
             .max_connections(self.max_connections)
             .min_connections(self.min_connections)
             .acquire_timeout(self.acquire_timeout)
