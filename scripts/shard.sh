@@ -33,6 +33,7 @@ generate_router() {
         echo "DROP SCHEMA IF EXISTS angzarr CASCADE; CREATE SCHEMA angzarr;"
         echo "DROP SCHEMA IF EXISTS angzarr_shard CASCADE; CREATE SCHEMA angzarr_shard;"
         echo "DROP SCHEMA IF EXISTS angzarr_fanout CASCADE; CREATE SCHEMA angzarr_fanout;"
+        echo "GRANT USAGE ON SCHEMA angzarr, angzarr_shard, angzarr_fanout TO PUBLIC;"
         echo "$ddl"
         echo "COMMIT;"
         # What the client's version check reads on a router (it has no extension of its own).
