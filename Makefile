@@ -17,7 +17,7 @@ MDBOOK           := $(TOOLS_DIR)/mdbook-$(MDBOOK_VERSION)/bin/mdbook
 
 .PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
         test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze \
-        test-ha test-ha-async docs test-docs
+        test-ha test-ha-async docs test-docs shard-demo test-shard
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing
 setup:
@@ -51,8 +51,8 @@ url:
 stop:
 	@bash scripts/cluster.sh stop
 
-## test: every tier: lint, docs, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture, replicas and failover
-test: setup lint docs test-pg install cluster test-regress test-docs test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-ha
+## test: every tier: lint, docs, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture, replicas and failover, shard
+test: setup lint docs test-pg install cluster test-regress test-docs test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-ha test-shard
 	@echo "make test: all tiers passed"
 
 lint:
@@ -104,6 +104,14 @@ $(MDBOOK):
 # Every function, argument, signature and setting the book names exists in the installed extension.
 test-docs: install cluster
 	@bash scripts/test_docs.sh
+
+# Four shards and a PL/Proxy router in a cluster of their own (port 56200, SHARD_PORT), stopped at the end.
+test-shard: install
+	@bash scripts/test_shard.sh
+
+## shard-demo: four shards and a PL/Proxy router (port 56200), then a psql session through the router
+shard-demo: install
+	@bash scripts/shard_demo.sh
 
 ## fuzz: fuzz the EventBook decoder in-process and through SQL (FUZZ_SECONDS, default 60)
 fuzz: install cluster

@@ -329,6 +329,8 @@ mod positions;
 mod projection;
 mod read;
 mod retry;
+mod shard;
+mod shard_feed;
 mod snapshots;
 mod store;
 mod telemetry;
@@ -362,6 +364,8 @@ pub use projection::{
 pub use prost_types as __prost_types;
 pub use read::ReadStream;
 pub use retry::{RetryPolicy, Retryable};
+pub use shard::{shard_hash, shard_index, ShardedStore};
+pub use shard_feed::{ShardCheckpoints, ShardFeedEvent, ShardedProjection};
 pub use snapshots::{PutSnapshot, Retention, Snapshot, SnapshotPut};
 pub use store::{EventStore, Health, SUPPORTED_EXTENSION_VERSIONS};
 #[doc(hidden)]
