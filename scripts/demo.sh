@@ -10,7 +10,7 @@ psql -X -h 127.0.0.1 -p "$PORT" -U postgres -d angzarr -f demo/demo.sql 2>&1
 if [ -f client/examples/bank_account.rs ]; then
     echo
     echo "== Rust client: cargo run -p angzarr_store_client --example bank_account =="
-    DATABASE_URL="$url" cargo run --quiet --release -p angzarr_store_client --example bank_account
+    DATABASE_URL="$url" cargo run --quiet --profile tests -p angzarr_store_client --example bank_account
 fi
 echo
 echo "The cluster keeps running: make psql (or psql $url), make stop to stop it."

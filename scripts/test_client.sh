@@ -10,7 +10,7 @@ export ANGZARR_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/angzarr_te
 export ANGZARR_TEST_RESTART_COMMAND="bash $PWD/scripts/cluster.sh stop && bash $PWD/scripts/cluster.sh start >/dev/null"
 # The client's optional features are tested too (the dev cluster speaks TLS).
 features=angzarr_store_client/tls,angzarr_store_client/metrics,angzarr_store_client/testing
-cargo test --release -p angzarr_store_tests -p angzarr_store_client --features "$features"
+cargo test --profile tests -p angzarr_store_tests -p angzarr_store_client --features "$features"
 
 # The examples are what users copy: each one runs to its end against the test database.
 examples=(client/examples/*.rs)
@@ -18,6 +18,6 @@ for example in "${examples[@]}"; do
     name=$(basename "$example" .rs)
     echo "example $name"
     DATABASE_URL="$ANGZARR_TEST_DATABASE_URL" \
-        cargo run --quiet --release -p angzarr_store_client --features "$features" --example "$name" >/dev/null
+        cargo run --quiet --profile tests -p angzarr_store_client --features "$features" --example "$name" >/dev/null
 done
 echo "examples: ${#examples[@]} passed, 0 failed"

@@ -14,10 +14,10 @@ cycles="${CRASH_CYCLES:-20}"
 seed_args=()
 [ -z "${CRASH_SEED:-}" ] || seed_args=(--seed "$CRASH_SEED")
 
-cargo build --release -q -p angzarr_store_tests --bin crash
+cargo build --profile tests -q -p angzarr_store_tests --bin crash
 bash scripts/cluster.sh start >/dev/null
 trap 'bash scripts/cluster.sh stop' EXIT
 bash scripts/cluster.sh createdb crash >/dev/null
-target/release/crash --cycles "$cycles" "${seed_args[@]}" \
+target/tests/crash --cycles "$cycles" "${seed_args[@]}" \
     --data "$HOME_DIR/$CLUSTER/data" --url "postgres://postgres@127.0.0.1:$PORT/crash" \
     --cluster-script scripts/cluster.sh

@@ -26,7 +26,7 @@ source ha/lib.sh
 seed_args=()
 [ -z "${FAILOVER_SEED:-}" ] || seed_args=(--seed "$FAILOVER_SEED")
 
-cargo build --release -q -p angzarr_store_tests --bin failover_drill
+cargo build --profile tests -q -p angzarr_store_tests --bin failover_drill
 
 cleanup() {
     node_stop a
@@ -42,7 +42,7 @@ node_set_sync a
 node_standby b "$PORT_B" a
 echo "primary a on $PORT_A, standby b on $PORT_B (synchronous_standby_names = '$HA_SYNC_NAMES')"
 
-target/release/failover_drill "${seed_args[@]}" \
+target/tests/failover_drill "${seed_args[@]}" \
     --url "postgres://postgres@127.0.0.1:$PORT_A,127.0.0.1:$PORT_B/drill?target_session_attrs=read-write" \
     --failovers "${FAILOVER_COUNT:-10}" --expect-loss-free "$expect_loss_free" \
     --failover-command "HA_HOME=$HA_HOME HA_SYNC_NAMES='$HA_SYNC_NAMES' bash ha/failover.sh"

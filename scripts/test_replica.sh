@@ -29,7 +29,7 @@ trap cleanup EXIT
 
 fail() { echo "test_replica: FAILED: $*" >&2; exit 1; }
 
-cargo build --release -q -p angzarr_store_tests --bin replica_reads
+cargo build --profile tests -q -p angzarr_store_tests --bin replica_reads
 
 mkdir -p "$HA_HOME"
 node_stop standby
@@ -176,7 +176,7 @@ primary_feed="$(node_psql primary -d "$DB" -c \
 echo "feed on the standby: every event exactly once, in the primary's order ($(wc -l <"$WORK/seen") events)"
 
 echo "client against the standby"
-target/release/replica_reads \
+target/tests/replica_reads \
     --primary "postgres://postgres@127.0.0.1:$PRIMARY_PORT/$DB" \
     --standby "postgres://postgres@127.0.0.1:$STANDBY_PORT/$DB"
 echo "test_replica: passed"

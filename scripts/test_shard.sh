@@ -33,7 +33,7 @@ ANGZARR_TEST_ROUTER_URL="$(bash scripts/shard.sh url)"
 # The same profile and features as scripts/test_client.sh, so make test builds these once.
 features=angzarr_store_client/tls,angzarr_store_client/metrics,angzarr_store_client/testing
 run_tests() {
-    cargo test --release -p angzarr_store_tests -p angzarr_store_client --features "$features" \
+    cargo test --profile tests -p angzarr_store_tests -p angzarr_store_client --features "$features" \
         --test shard_router --test shard -- --ignored
 }
 run_tests

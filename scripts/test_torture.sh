@@ -11,6 +11,6 @@ cd "$(dirname "$0")/.."
 PORT="${PORT:-55432}"
 args=(--transactions "${TORTURE_TRANSACTIONS:-150}")
 [ -z "${TORTURE_SEED:-}" ] || args+=(--seed "$TORTURE_SEED")
-cargo build --release -q -p angzarr_store_tests --bin torture
+cargo build --profile tests -q -p angzarr_store_tests --bin torture
 bash scripts/cluster.sh createdb torture >/dev/null 2>&1
-target/release/torture "${args[@]}" --url "postgres://postgres@127.0.0.1:$PORT/torture"
+target/tests/torture "${args[@]}" --url "postgres://postgres@127.0.0.1:$PORT/torture"
