@@ -62,9 +62,17 @@ thread_local! {
     }) };
 }
 
+#[cfg(not(any(feature = "pg17", feature = "pg18")))]
 fn current_lxid() -> pg_sys::LocalTransactionId {
     // SAFETY: MyProc is set for every backend that can run a trigger; a plain field read.
     unsafe { (*pg_sys::MyProc).lxid }
+}
+
+// PostgreSQL 17 moved the field into PGPROC.vxid.
+#[cfg(any(feature = "pg17", feature = "pg18"))]
+fn current_lxid() -> pg_sys::LocalTransactionId {
+    // SAFETY: as above.
+    unsafe { (*pg_sys::MyProc).vxid.lxid }
 }
 
 /// The current transaction's state; a fresh one when the cached state is another transaction's.
