@@ -63,6 +63,7 @@ rm -rf "$src_root"
 mkdir -p "$src_root"
 (cd "$src_root" && apt-get -q "${apt_private[@]}" source "postgresql-$major=$version" >fetch.log 2>&1) || {
     cat "$src_root/fetch.log" >&2
+    echo "pg_build: $suite lists postgresql-$major $version, but fetching its source failed (above)" >&2
     exit 1
 }
 src=$(find "$src_root" -mindepth 1 -maxdepth 1 -type d -name "postgresql-$major-*" | head -1)
