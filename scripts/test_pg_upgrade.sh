@@ -29,9 +29,8 @@ work=$(mktemp -d /tmp/angzarr_pg_upgrade.XXXXXX)
 
 as_pg() { runuser -u postgres -- "$@"; }
 stop_all() {
-    for d in "$BASE/old" "$BASE/new"; do
-        [ -f "$d/postmaster.pid" ] && as_pg "$NEW_BIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
-    done
+    [ -f "$BASE/old/postmaster.pid" ] && as_pg "$OLD_BIN/pg_ctl" -D "$BASE/old" -m immediate -w stop >/dev/null 2>&1
+    [ -f "$BASE/new/postmaster.pid" ] && as_pg "$NEW_BIN/pg_ctl" -D "$BASE/new" -m immediate -w stop >/dev/null 2>&1
     return 0
 }
 cleanup() { stop_all; rm -rf "$work"; }
