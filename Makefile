@@ -30,10 +30,14 @@ CARGO_PGRX_FLAGS := --pg-config $(PG_CONFIG) $(if $(filter release,$(PROFILE)),-
 INSTALL_STAMP    := target/.installed-$(PROFILE)-pg$(PG)
 EXT_SOURCES      := $(shell find src sql proto/src proto/proto -type f 2>/dev/null) Cargo.toml Cargo.lock angzarr_store.control
 PG_TEST_DATA     := /var/lib/angzarr_store/pg_test
+# mdBook, pinned, installed from crates.io once per machine into a cache outside the clone.
+MDBOOK_VERSION   := 0.4.52
+TOOLS_DIR        ?= $(HOME)/.cache/angzarr_store
+MDBOOK           := $(TOOLS_DIR)/mdbook-$(MDBOOK_VERSION)/bin/mdbook
 
 .PHONY: setup install cluster demo psql url stop test lint test-pg test-regress \
         test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture bench fuzz release-freeze \
-        test-matrix test-versions test-pg-upgrade
+        test-ha test-ha-async docs test-docs shard-demo test-shard test-matrix test-versions test-pg-upgrade
 
 ## setup: install PostgreSQL 15, headers, libclang and cargo-pgrx when missing (PG=17|18: also build that major once)
 setup:
@@ -67,8 +71,8 @@ url:
 stop:
 	@bash scripts/cluster.sh stop
 
-## test: every tier on 15 (lint, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture), then test-versions
-test: setup lint test-pg install cluster test-regress test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-versions
+## test: every tier on 15: lint, docs, unit + pg_test, pg_regress, isolation, client, dump/restore, feed migration, upgrade, crash, torture, replicas and failover, shard; then test-versions (18, pg_upgrade 15 -> 18)
+test: setup lint docs test-pg install cluster test-regress test-docs test-isolation test-client test-dump test-feed-migration test-upgrade test-crash test-torture test-ha test-shard test-versions
 	@echo "make test: all tiers passed"
 
 # The other majors `make test` covers. 17's source package is in trixie; add it with
@@ -139,6 +143,27 @@ test-crash: install
 test-torture: install cluster
 	@bash scripts/test_torture.sh
 
+## docs: build the book (docs/) with the client's rustdoc into target/book, offline; broken links, missing includes,
+## pasted psql output and SQLSTATEs the code does not raise are errors
+docs: $(MDBOOK)
+	@MDBOOK=$(MDBOOK) bash scripts/docs.sh
+
+$(MDBOOK):
+	cargo install mdbook --version $(MDBOOK_VERSION) --locked --no-default-features --features search \
+		--root $(TOOLS_DIR)/mdbook-$(MDBOOK_VERSION)
+
+# Every function, argument, signature and setting the book names exists in the installed extension.
+test-docs: install cluster
+	@bash scripts/test_docs.sh
+
+# Four shards and a PL/Proxy router in a cluster of their own (port 56200, SHARD_PORT), stopped at the end.
+test-shard: install
+	@bash scripts/test_shard.sh
+
+## shard-demo: four shards and a PL/Proxy router (port 56200), then a psql session through the router
+shard-demo: install
+	@bash scripts/shard_demo.sh
+
 ## fuzz: fuzz the EventBook decoder in-process and through SQL (FUZZ_SECONDS, default 60)
 fuzz: install cluster
 	@bash scripts/fuzz.sh
@@ -150,3 +175,13 @@ release-freeze: install
 ## bench: run the benchmark suite on a dedicated cluster (see bench/README.md)
 bench: setup
 	@bash bench/run.sh
+
+## test-ha: a hot standby's feed and the client against it, then 10 failovers with a synchronous standby that must lose nothing
+# Clusters of its own on ports 56150-56151 and 56160-56161 (56162-56163 for test-ha-async).
+test-ha: install
+	@bash scripts/test_replica.sh
+	@bash scripts/test_failover.sh
+
+## test-ha-async: the failover drill with an asynchronous standby, counting what it loses
+test-ha-async: install
+	@FAILOVER_SYNC=off bash scripts/test_failover.sh

@@ -13,7 +13,7 @@ PG="${PG:-15}"
 PG_CONFIG_15=/usr/lib/postgresql/15/bin/pg_config
 if [ "$PG" = 15 ]; then PG_CONFIG_15="${PG_CONFIG:-$PG_CONFIG_15}"; fi
 need_apt=()
-for pkg in postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev pkg-config libssl-dev openssl sudo; do
+for pkg in postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-plproxy libclang-dev pkg-config libssl-dev openssl sudo; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if ((${#need_apt[@]})); then

@@ -139,6 +139,7 @@ BEGIN
                 -- Destructive or expensive operations.
                 ('discard_edition', 'angzarr_admin'),
                 ('check_integrity', 'angzarr_admin'),
+                ('feed_group_index_sql', 'angzarr_admin'),
                 -- Raising the feed clock by hand (checkpoints kept outside the database). Its
                 -- helper _advance_feed_clock is for the append path, run by whoever restores
                 -- rows (superusers, the subscription owner): no grant.

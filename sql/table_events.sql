@@ -40,6 +40,11 @@ CREATE INDEX events_correlation_idx ON angzarr.events (correlation_id)
 CREATE INDEX events_idempotency_idx ON angzarr.events (domain, edition, root, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
+-- Filtered feed reads (angzarr.read_feed(domains => ...), event_types => ...): one ordered
+-- range per filtered value instead of the whole feed.
+CREATE INDEX events_domain_feed_idx ON angzarr.events (domain, feed_tx, global_position);
+CREATE INDEX events_type_feed_idx ON angzarr.events (event_type, feed_tx, global_position);
+
 -- pg_dump includes the events and the feed position counter.
 SELECT pg_catalog.pg_extension_config_dump('angzarr.events', '');
 SELECT pg_catalog.pg_extension_config_dump('angzarr.events_global_position_seq', '');

@@ -41,3 +41,12 @@ CREATE TRIGGER feed_clock_guard
     BEFORE INSERT OR UPDATE OR DELETE ON angzarr.feed_clock
     FOR EACH ROW EXECUTE FUNCTION angzarr._feed_clock_guard();
 ALTER TABLE angzarr.feed_clock ENABLE ALWAYS TRIGGER feed_clock_guard;
+
+-- Backends keep the offset between transactions (src/feed_clock.rs); any change to the clock
+-- invalidates the table's relcache entry when it commits, which drops those copies.
+CREATE TRIGGER feed_clock_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON angzarr.feed_clock
+    FOR EACH STATEMENT EXECUTE FUNCTION angzarr._feed_clock_changed();
+ALTER TABLE angzarr.feed_clock ENABLE ALWAYS TRIGGER feed_clock_changed;
+COMMENT ON FUNCTION angzarr._feed_clock_changed() IS
+    'Trigger: makes every backend drop its cached feed clock offset when the clock changes.';

@@ -40,6 +40,13 @@ pub enum AppendError {
         message: String,
         hint: Option<String>,
     },
+    /// The same with a DETAIL.
+    InvalidValueWithDetail {
+        code: &'static str,
+        message: String,
+        detail: String,
+        hint: String,
+    },
 }
 
 impl AppendError {
@@ -113,6 +120,12 @@ impl AppendError {
                 message,
                 hint,
             } => (code, message, None, hint),
+            AppendError::InvalidValueWithDetail {
+                code,
+                message,
+                detail,
+                hint,
+            } => (code, message, Some(detail), Some(hint)),
         }
     }
 }

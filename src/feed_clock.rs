@@ -37,7 +37,8 @@ extension_sql_file!(
         "trigger_events_sequence",
         "table_feed_positions",
         "fn_feed_clock",
-        _feed_positions_note_moved
+        _feed_positions_note_moved,
+        _feed_clock_changed
     ]
 );
 
@@ -152,14 +153,60 @@ pub fn before_commit() {
     }
 }
 
-/// Reads `O` through the latest snapshot, not the transaction's: a REPEATABLE READ writer that
-/// started before a raise committed must still stamp with the raised value (see
-/// `sql/fn_feed_clock.sql` for why that matters).
+thread_local! {
+    /// `O` as last read by this backend, with the table it was read from. Every change to
+    /// `angzarr.feed_clock` invalidates the table's relcache entry (statement trigger
+    /// `feed_clock_changed`), and the callback below drops this then. Writers stamp while they
+    /// hold ROW EXCLUSIVE on angzarr.events, which a raise (SHARE) waits for and excludes until
+    /// it commits; taking that lock (and starting a transaction) processes pending
+    /// invalidations, so a writer that got its lock after a raise committed never uses the
+    /// offset from before it.
+    static CACHED_OFFSET: Cell<Option<(pg_sys::Oid, i64)>> = const { Cell::new(None) };
+}
+
+/// Drops the cached offset when `angzarr.feed_clock` (or every relation) is invalidated.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn on_relcache_invalidation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    if let Some((clock, _)) = CACHED_OFFSET.get() {
+        if relid == pg_sys::InvalidOid || relid == clock {
+            CACHED_OFFSET.set(None);
+        }
+    }
+}
+
+/// Registers the invalidation callback; called once from `_PG_init`.
+pub fn register_callbacks() {
+    // SAFETY: registering a plain function pointer with inval.c for the life of the backend.
+    unsafe {
+        pg_sys::CacheRegisterRelcacheCallback(
+            Some(on_relcache_invalidation),
+            pg_sys::Datum::from(0),
+        );
+    }
+}
+
+/// Statement trigger on `angzarr.feed_clock`: whatever changed it, every backend's cached offset
+/// is dropped when this transaction commits.
+#[pg_trigger]
+fn _feed_clock_changed<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByRust>>, std::convert::Infallible> {
+    // SAFETY: the trigger's relation is open for the duration of the call.
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid((*trigger.trigger_data().tg_relation).rd_id) };
+    Ok(None)
+}
+
+/// `O`: from this backend's cache, or read through the latest snapshot, not the transaction's:
+/// a REPEATABLE READ writer that started before a raise committed must still stamp with the
+/// raised value (see `sql/fn_feed_clock.sql` for why that matters).
 ///
 /// A schema from before the feed clock (0.1.0, between installing this library and `ALTER
 /// EXTENSION angzarr_store UPDATE`) has no `angzarr.feed_clock`: the offset is then 0, which is
 /// what that schema's readers assume.
 fn read_offset() -> i64 {
+    if let Some((_, offset)) = CACHED_OFFSET.get() {
+        return offset;
+    }
     let Some(relid) = clock_table() else {
         return 0;
     };
@@ -202,7 +249,10 @@ fn read_offset() -> i64 {
         value
     };
     match found {
-        Some(offset) => offset,
+        Some(offset) => {
+            CACHED_OFFSET.set(Some((relid, offset)));
+            offset
+        }
         None => {
             ErrorReport::new(
                 PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

@@ -10,7 +10,7 @@ use crate::names;
 use crate::stream_head;
 use crate::tx_state;
 
-fn key(
+pub(crate) fn key(
     domain: Option<&str>,
     edition: Option<&str>,
     root: Option<pgrx::Uuid>,

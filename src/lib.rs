@@ -5,6 +5,7 @@
 
 use pgrx::prelude::*;
 
+mod append;
 pub mod errors;
 pub mod expectations;
 mod feed;
@@ -37,6 +38,7 @@ pub extern "C-unwind" fn _PG_init() {
     guc::define();
     tx_state::register_callbacks();
     stream_head::register_callbacks();
+    feed_clock::register_callbacks();
 }
 
 extension_sql_file!("../sql/table_events.sql", name = "table_events", bootstrap);

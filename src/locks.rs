@@ -17,6 +17,13 @@
 //! a writer that waits for it; when the bucket is busy it falls back to the aggregate lock.
 //! Such a transaction holds at most threshold + [`BUCKETS`] locks plus the aggregate locks of
 //! buckets that were busy, and blocks other writers of the buckets it holds until it ends.
+//!
+//! Only one transaction per database escalates at a time: before its first exclusive bucket
+//! lock a transaction takes the store's escalation lock, waiting for it. Two escalators could
+//! otherwise each hold a bucket the other falls back to waiting for (a deadlock, which is what
+//! two bulk loads running side by side hit). While one escalates, another that reaches the
+//! threshold waits for it to end; it holds only share bucket locks and aggregate locks, which an
+//! escalator never waits for unless both write the same aggregate.
 
 use pgrx::pg_sys;
 
@@ -29,6 +36,9 @@ pub const AGGREGATE_LOCK: u16 = 3;
 pub const BUCKET_LOCK: u16 = 4;
 /// `objsubid` of an edition's lock (`objid`/`classid` hold a hash of its name).
 pub const EDITION_LOCK: u16 = 5;
+/// `objsubid` of the store's escalation lock (`objid`/`classid` are 0): held by the one
+/// transaction that may take exclusive bucket locks.
+pub const ESCALATION_LOCK: u16 = 6;
 /// How many buckets the aggregates are spread over.
 pub const BUCKETS: usize = 1024;
 
@@ -110,24 +120,52 @@ enum Acquired {
 /// Locks `key` for writing until the transaction ends, escalating as described above.
 /// No `tx_state` borrow is held while waiting.
 pub fn lock_aggregate(key: &AggregateKey) {
+    lock_aggregate_if(key, true);
+}
+
+/// Like [`lock_aggregate`], but without waiting for the aggregate's lock: returns false when
+/// another transaction holds it (the bucket, in share mode, may still be waited for).
+pub fn try_lock_aggregate(key: &AggregateKey) -> bool {
+    lock_aggregate_if(key, false)
+}
+
+fn lock_aggregate_if(key: &AggregateKey, wait: bool) -> bool {
     let lock_key = lock_key(key);
     let bucket = bucket_of(lock_key);
     let (hold, escalate) = tx_state::with(|s| (s.bucket_hold(bucket), s.should_escalate()));
     if hold == BucketHold::Exclusive {
-        return;
+        return true;
     }
     let bucket_tag = tag(BUCKET_LOCK, bucket as u64);
+    if escalate && !tx_state::with(|s| s.escalating()) {
+        acquire(&tag(ESCALATION_LOCK, 0), EXCLUSIVE, true);
+        tx_state::with(|s| s.set_escalating());
+    }
     if escalate && acquire(&bucket_tag, EXCLUSIVE, false) != Acquired::NotAvailable {
         tx_state::with(|s| s.set_bucket_hold(bucket, BucketHold::Exclusive));
-        return;
+        return true;
     }
     if hold == BucketHold::None {
         acquire(&bucket_tag, SHARE, true);
         tx_state::with(|s| s.set_bucket_hold(bucket, BucketHold::Shared));
     }
-    if acquire(&tag(AGGREGATE_LOCK, lock_key as u64), EXCLUSIVE, true) == Acquired::New {
-        tx_state::with(|s| s.count_aggregate_lock());
+    match acquire(&tag(AGGREGATE_LOCK, lock_key as u64), EXCLUSIVE, wait) {
+        Acquired::New => {
+            tx_state::with(|s| s.count_aggregate_lock());
+            true
+        }
+        Acquired::AlreadyHeld => true,
+        Acquired::NotAvailable => false,
     }
+}
+
+/// Waits until the transaction that holds `key`'s lock ends, without taking the lock: every
+/// writer waiting like this wakes at once (taking the lock hands it on one waiter at a time).
+pub fn wait_for_writer(key: &AggregateKey) {
+    let t = tag(AGGREGATE_LOCK, lock_key(key) as u64);
+    acquire(&t, SHARE, true);
+    // SAFETY: releases the share lock just taken, in this transaction.
+    unsafe { pg_sys::LockRelease(&t, SHARE, false) };
 }
 
 /// The lock key of an edition name.

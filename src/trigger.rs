@@ -23,10 +23,6 @@ struct Stamp {
     sequence: i64,
     global_position: i64,
     feed_tx: i64,
-    /// The normalised edition, when the row's spelling differed.
-    edition: Option<&'static str>,
-    /// The event id to store, when the row came without one.
-    id: Option<[u8; 16]>,
 }
 
 #[pg_trigger]
@@ -47,14 +43,55 @@ fn _events_before_insert<'a>(
     }
 }
 
-unsafe fn attr<T: FromDatum>(
-    tuple: pg_sys::HeapTuple,
-    desc: pg_sys::TupleDesc,
-    attno: i32,
-) -> Option<T> {
-    let mut null = false;
-    let datum = pg_sys::heap_getattr(tuple, attno, desc, &mut null);
-    T::from_datum(datum, null)
+/// The incoming row, deformed once: every column the trigger reads comes from here, and the
+/// stamped row is formed from it with the new values (one pass over the tuple each way, where
+/// reading columns one by one walks the tuple again for every column after a NULL or a
+/// variable-length one).
+struct Row {
+    values: Vec<pg_sys::Datum>,
+    nulls: Vec<bool>,
+}
+
+impl Row {
+    unsafe fn deform(tuple: pg_sys::HeapTuple, desc: pg_sys::TupleDesc) -> Self {
+        let natts = (*desc).natts as usize;
+        let mut row = Row {
+            values: vec![pg_sys::Datum::from(0); natts],
+            nulls: vec![true; natts],
+        };
+        pg_sys::heap_deform_tuple(tuple, desc, row.values.as_mut_ptr(), row.nulls.as_mut_ptr());
+        row
+    }
+
+    fn datum(&self, attno: i32) -> Option<pg_sys::Datum> {
+        let i = attno as usize - 1;
+        (!self.nulls[i]).then(|| self.values[i])
+    }
+
+    unsafe fn get<T: FromDatum>(&self, attno: i32) -> Option<T> {
+        let i = attno as usize - 1;
+        T::from_datum(self.values[i], self.nulls[i])
+    }
+
+    fn set(&mut self, attno: i32, value: Option<pg_sys::Datum>) {
+        let i = attno as usize - 1;
+        self.values[i] = value.unwrap_or(pg_sys::Datum::from(0));
+        self.nulls[i] = value.is_none();
+    }
+
+    /// The row as a new tuple, keeping the original's identification fields.
+    unsafe fn form(
+        &mut self,
+        original: pg_sys::HeapTuple,
+        desc: pg_sys::TupleDesc,
+    ) -> pg_sys::HeapTuple {
+        let tuple =
+            pg_sys::heap_form_tuple(desc, self.values.as_mut_ptr(), self.nulls.as_mut_ptr());
+        (*(*tuple).t_data).t_ctid = (*(*original).t_data).t_ctid;
+        (*tuple).t_self = (*original).t_self;
+        (*tuple).t_tableOid = (*original).t_tableOid;
+        tuple
+    }
 }
 
 unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, AppendError> {
@@ -62,22 +99,23 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
     let desc = (*rel).rd_att;
     let tuple = td.tg_trigtuple;
     let cat = stream_head::catalog(rel)?;
+    let mut row = Row::deform(tuple, desc);
 
-    let domain_text: Option<&str> = attr(tuple, desc, cat.att_domain);
+    let domain_text: Option<&str> = row.get(cat.att_domain);
     let domain = names::check_domain(domain_text)?;
-    let edition_text: Option<&str> = attr(tuple, desc, cat.att_edition);
+    let edition_text: Option<&str> = row.get(cat.att_edition);
     let edition = names::normalize_edition(edition_text)?;
-    let root: pgrx::Uuid = attr(tuple, desc, cat.att_root).ok_or_else(|| {
+    let root: pgrx::Uuid = row.get(cat.att_root).ok_or_else(|| {
         AppendError::invalid_with(
             "23502",
             "root must not be NULL",
             "Pass the aggregate's UUID.",
         )
     })?;
-    names::check_event_type(attr(tuple, desc, cat.att_event_type))?;
-    check_length(tuple, desc, cat.att_correlation_id, "correlation_id")?;
-    check_length(tuple, desc, cat.att_idempotency_key, "idempotency_key")?;
-    let explicit_sequence: Option<i64> = attr(tuple, desc, cat.att_sequence);
+    names::check_event_type(row.get(cat.att_event_type))?;
+    check_length(&row, cat.att_correlation_id, "correlation_id")?;
+    check_length(&row, cat.att_idempotency_key, "idempotency_key")?;
+    let explicit_sequence: Option<i64> = row.get(cat.att_sequence);
     if let Some(seq) = explicit_sequence.filter(|s| *s < 0) {
         return Err(AppendError::invalid_with(
             "22003",
@@ -86,69 +124,111 @@ unsafe fn stamp_row(td: &pg_sys::TriggerData) -> Result<pg_sys::HeapTuple, Appen
         ));
     }
 
-    let key = AggregateKey {
-        domain: domain.to_string(),
-        edition: edition.to_string(),
-        root: *root.as_bytes(),
-    };
+    let key = cached_key(domain, edition, root.as_bytes());
     let edition_changed = edition_text != Some(edition);
+    let stamped = stamp_key(
+        &mut row,
+        rel,
+        tuple,
+        &cat,
+        &key,
+        root,
+        explicit_sequence,
+        edition_changed,
+    );
+    LAST_KEY.set(Some(key));
+    stamped
+}
+
+thread_local! {
+    /// The aggregate key of the previous row: a batch's rows mostly share it, and reusing it
+    /// saves building (allocating) it again for every row.
+    static LAST_KEY: std::cell::Cell<Option<AggregateKey>> = const { std::cell::Cell::new(None) };
+}
+
+fn cached_key(domain: &str, edition: &str, root: &[u8; 16]) -> AggregateKey {
+    match LAST_KEY.take() {
+        Some(k) if k.root == *root && k.domain == domain && k.edition == edition => k,
+        _ => AggregateKey {
+            domain: domain.to_string(),
+            edition: edition.to_string(),
+            root: *root,
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe fn stamp_key(
+    row: &mut Row,
+    rel: pg_sys::Relation,
+    tuple: pg_sys::HeapTuple,
+    cat: &EventsCatalog,
+    key: &AggregateKey,
+    root: pgrx::Uuid,
+    explicit_sequence: Option<i64>,
+    edition_changed: bool,
+) -> Result<pg_sys::HeapTuple, AppendError> {
+    let desc = (*rel).rd_att;
     tx_state::with(|s| s.use_relation(cat.rel));
 
-    let preset_position: Option<i64> = attr(tuple, desc, cat.att_global_position);
-    let preset_feed_tx: Option<i64> = attr(tuple, desc, cat.att_feed_tx);
+    let preset_position: Option<i64> = row.get(cat.att_global_position);
+    let preset_feed_tx: Option<i64> = row.get(cat.att_feed_tx);
     if let (Some(position), Some(feed_tx)) = (preset_position, preset_feed_tx) {
         // feed_clock: the clock is raised past moved rows before this transaction commits.
         crate::feed_clock::note_moved_event(feed_tx, position);
         return restore_verbatim(
+            row,
             tuple,
             desc,
-            &cat,
-            &key,
+            cat,
+            key,
             explicit_sequence,
             feed_tx,
             edition_changed,
         );
     }
-    let edition_datum = if edition_changed {
-        names::MAIN_EDITION.into_datum()
-    } else {
-        None
-    };
+    if edition_changed {
+        row.set(cat.att_edition, names::MAIN_EDITION.into_datum());
+    }
     // An id the writer chose may already exist, and `INSERT ... ON CONFLICT DO NOTHING` then
     // skips the row after we stamped it: remember it, and check at the aggregate's next row.
-    let explicit_id: Option<pgrx::Uuid> = attr(tuple, desc, cat.att_id);
+    let explicit_id: Option<pgrx::Uuid> = row.get(cat.att_id);
 
     tx_state::with(|s| s.arm_setting(guc::expected_sequences(), expectations::parse))?;
 
-    let mut null = false;
-    let domain_d = pg_sys::heap_getattr(tuple, cat.att_domain, desc, &mut null);
-    let edition_d = match edition_datum {
-        Some(d) => d,
-        None => pg_sys::heap_getattr(tuple, cat.att_edition, desc, &mut null),
+    let zero = pg_sys::Datum::from(0);
+    let datums = [
+        row.datum(cat.att_domain).unwrap_or(zero),
+        row.datum(cat.att_edition).unwrap_or(zero),
+        row.datum(cat.att_root).unwrap_or(zero),
+    ];
+    let expected = explicit_sequence.or_else(|| tx_state::with(|s| s.peek_expectation(key)));
+    let locked = match expected {
+        Some(expected) => fail_fast(rel, cat, key, datums, expected)?,
+        None => false,
     };
-    let root_d = pg_sys::heap_getattr(tuple, cat.att_root, desc, &mut null);
-    let datums = [domain_d, edition_d, root_d];
-    let head = head_for(rel, &cat, &key, root, datums);
-    let key_d = pg_sys::heap_getattr(tuple, cat.att_idempotency_key, desc, &mut null);
-    if !null {
-        check_idempotency_key(&key, datums, key_d)?;
+    let head = head_for(rel, cat, key, root, datums, locked);
+    if let Some(key_d) = row.datum(cat.att_idempotency_key) {
+        check_idempotency_key(key, datums, key_d)?;
     }
 
     let explicit_id = explicit_id.map(|id| *id.as_bytes());
-    let stamp = tx_state::with(|s| decide(s, &key, head, explicit_sequence, &cat, explicit_id))?;
-    let stamp = Stamp {
-        edition: edition_changed.then_some(names::MAIN_EDITION),
-        id: match explicit_id {
-            Some(_) => None,
-            None => Some(new_event_id()?),
-        },
-        ..stamp
-    };
-    Ok(apply(tuple, desc, &cat, &stamp))
+    let stamp = tx_state::with(|s| decide(s, key, head, explicit_sequence, cat, explicit_id))?;
+    row.set(cat.att_sequence, stamp.sequence.into_datum());
+    row.set(cat.att_global_position, stamp.global_position.into_datum());
+    row.set(cat.att_feed_tx, stamp.feed_tx.into_datum());
+    if explicit_id.is_none() {
+        row.set(
+            cat.att_id,
+            pgrx::Uuid::from_bytes(new_event_id()?).into_datum(),
+        );
+    }
+    Ok(row.form(tuple, desc))
 }
 
 /// Where `key` stands for this transaction: from the cache, or (taking the aggregate's lock
-/// first) from the index. The datums are the key's domain, edition and root.
+/// first, unless `locked` says this transaction just took it) from the index. The datums are
+/// the key's domain, edition and root.
 ///
 /// # Safety
 /// `rel` must be the open events relation that `cat` describes.
@@ -158,11 +238,14 @@ pub unsafe fn head_for(
     key: &AggregateKey,
     root: pgrx::Uuid,
     [domain, edition, root_d]: [pg_sys::Datum; 3],
+    locked: bool,
 ) -> StreamHead {
     if let Some(head) = tx_state::with(|s| s.head(key)) {
         return confirm_previous_row(rel, cat, key, head);
     }
-    locks::lock_aggregate(key);
+    if !locked {
+        locks::lock_aggregate(key);
+    }
     match stream_head::probe_last(rel, cat, key, domain, edition, root_d) {
         Some(head) => head,
         None => StreamHead {
@@ -171,6 +254,51 @@ pub unsafe fn head_for(
             unconfirmed: None,
         },
     }
+}
+
+/// A writer that expects a sequence of an aggregate another transaction is writing waits for
+/// that transaction to end *without* queueing for the lock, then compares its expectation with
+/// what has been committed: when that already differs, the append can only fail, and it fails
+/// now. All such writers wake together when the holder ends, as writers of a plain table waiting
+/// on a unique index do; queueing for the lock would wake them one at a time, each failing while
+/// the others wait. When the expectation still matches, it takes the lock as usual (and
+/// `head_for` reads the head again under it).
+///
+/// Returns whether this transaction now holds the aggregate's lock.
+///
+/// # Safety
+/// As for [`head_for`].
+unsafe fn fail_fast(
+    rel: pg_sys::Relation,
+    cat: &EventsCatalog,
+    key: &AggregateKey,
+    [domain, edition, root]: [pg_sys::Datum; 3],
+    expected: i64,
+) -> Result<bool, AppendError> {
+    if tx_state::with(|s| s.head(key)).is_some() {
+        return Ok(false);
+    }
+    if locks::try_lock_aggregate(key) {
+        return Ok(true);
+    }
+    locks::wait_for_writer(key);
+    let committed = match stream_head::probe_last(rel, cat, key, domain, edition, root) {
+        Some(head) => head.next_sequence,
+        // No event yet: a named edition's first sequence needs the edition's lock and a
+        // query, so leave that case to the locked path.
+        None if key.edition == names::MAIN_EDITION => 0,
+        None => return Ok(false),
+    };
+    if committed != expected {
+        return Err(AppendError::SequenceConflict {
+            domain: key.domain.clone(),
+            edition: key.edition.clone(),
+            root: key.root_text(),
+            expected,
+            actual: committed,
+        });
+    }
+    Ok(false)
 }
 
 /// Checks an empty append's expectation: takes the aggregate's lock (as an append would, so
@@ -193,7 +321,7 @@ pub fn check_next_sequence(
                 datum(key.edition.as_str().into_datum()),
                 datum(root.into_datum()),
             ];
-            head_for(rel, &cat, key, root, datums)
+            head_for(rel, &cat, key, root, datums, false)
         });
         pg_sys::table_close(rel, lockmode);
         let head = head?;
@@ -274,17 +402,10 @@ unsafe fn confirm_previous_row(
 pub const MAX_KEY_BYTES: usize = 1024;
 
 /// Refuses a text column longer than [`MAX_KEY_BYTES`] without detoasting it.
-unsafe fn check_length(
-    tuple: pg_sys::HeapTuple,
-    desc: pg_sys::TupleDesc,
-    attno: i32,
-    what: &str,
-) -> Result<(), AppendError> {
-    let mut null = false;
-    let datum = pg_sys::heap_getattr(tuple, attno, desc, &mut null);
-    if null {
+unsafe fn check_length(row: &Row, attno: i32, what: &str) -> Result<(), AppendError> {
+    let Some(datum) = row.datum(attno) else {
         return Ok(());
-    }
+    };
     let bytes = pg_sys::toast_raw_datum_size(datum) - pg_sys::VARHDRSZ;
     if bytes <= MAX_KEY_BYTES {
         return Ok(());
@@ -315,7 +436,9 @@ fn new_event_id() -> Result<[u8; 16], AppendError> {
 /// A row that already carries its feed position comes from a dump being restored (only the
 /// table owner may write those columns): it keeps every value, and must carry its sequence.
 /// The primary key still refuses duplicates; `angzarr.check_integrity()` finds gaps.
+#[allow(clippy::too_many_arguments)]
 unsafe fn restore_verbatim(
+    row: &mut Row,
     tuple: pg_sys::HeapTuple,
     desc: pg_sys::TupleDesc,
     cat: &EventsCatalog,
@@ -344,20 +467,20 @@ unsafe fn restore_verbatim(
             );
         }
     });
-    let mut columns = Vec::new();
-    if edition_changed {
-        columns.push((cat.att_edition, names::MAIN_EDITION.into_datum()));
-    }
-    if attr::<pgrx::Uuid>(tuple, desc, cat.att_id).is_none() {
-        columns.push((
-            cat.att_id,
-            pgrx::Uuid::from_bytes(new_event_id()?).into_datum(),
-        ));
-    }
-    if columns.is_empty() {
+    let has_id = row.datum(cat.att_id).is_some();
+    if !edition_changed && has_id {
         return Ok(tuple);
     }
-    Ok(replace_columns(tuple, desc, &columns))
+    if edition_changed {
+        row.set(cat.att_edition, names::MAIN_EDITION.into_datum());
+    }
+    if !has_id {
+        row.set(
+            cat.att_id,
+            pgrx::Uuid::from_bytes(new_event_id()?).into_datum(),
+        );
+    }
+    Ok(row.form(tuple, desc))
 }
 
 /// Checks expectations and claims the next sequence for `key`.
@@ -396,8 +519,6 @@ fn decide(
         global_position: stream_head::next_global_position(cat),
         // feed_clock: the transaction id on this database's feed clock.
         feed_tx: crate::feed_clock::stamp(xid).max(head.feed_tx),
-        edition: None,
-        id: None,
     };
     s.set_head(
         key,
@@ -432,49 +553,4 @@ fn first_sequence(key: &AggregateKey, root: pgrx::Uuid) -> i64 {
         ],
     )
     .unwrap_or(0)
-}
-
-unsafe fn apply(
-    tuple: pg_sys::HeapTuple,
-    desc: pg_sys::TupleDesc,
-    cat: &EventsCatalog,
-    stamp: &Stamp,
-) -> pg_sys::HeapTuple {
-    let mut columns = vec![
-        (cat.att_sequence, stamp.sequence.into_datum()),
-        (cat.att_global_position, stamp.global_position.into_datum()),
-        (cat.att_feed_tx, stamp.feed_tx.into_datum()),
-    ];
-    if let Some(edition) = stamp.edition {
-        columns.push((cat.att_edition, edition.into_datum()));
-    }
-    if let Some(id) = stamp.id {
-        columns.push((cat.att_id, pgrx::Uuid::from_bytes(id).into_datum()));
-    }
-    replace_columns(tuple, desc, &columns)
-}
-
-/// A copy of `tuple` with the given (attribute number, value) pairs replaced.
-unsafe fn replace_columns(
-    tuple: pg_sys::HeapTuple,
-    desc: pg_sys::TupleDesc,
-    columns: &[(i32, Option<pg_sys::Datum>)],
-) -> pg_sys::HeapTuple {
-    let natts = (*desc).natts as usize;
-    let mut values = vec![pg_sys::Datum::from(0); natts];
-    let mut nulls = vec![false; natts];
-    let mut replace = vec![false; natts];
-    for (attno, value) in columns {
-        let i = *attno as usize - 1;
-        values[i] = value.unwrap_or(pg_sys::Datum::from(0));
-        nulls[i] = value.is_none();
-        replace[i] = true;
-    }
-    pg_sys::heap_modify_tuple(
-        tuple,
-        desc,
-        values.as_mut_ptr(),
-        nulls.as_mut_ptr(),
-        replace.as_mut_ptr(),
-    )
 }

@@ -41,6 +41,7 @@ enum Undo {
     Rearmed(bool),
     IdempotencyKey(AggregateKey, String),
     Bucket(usize, BucketHold),
+    Escalating,
 }
 
 /// The per-transaction state of this backend.
@@ -66,6 +67,8 @@ pub struct TxState {
     buckets: Vec<BucketHold>,
     /// Aggregate locks this transaction has taken (a count for escalation, never undone).
     aggregate_locks: u32,
+    /// Whether this transaction holds the escalation lock (see `locks.rs`).
+    escalating: bool,
     undo: Vec<(pg_sys::SubTransactionId, Undo)>,
 }
 
@@ -210,6 +213,18 @@ impl TxState {
         self.log(|| Undo::IdempotencyKey(key.clone(), idem));
     }
 
+    /// Whether this transaction holds the store's escalation lock.
+    pub fn escalating(&self) -> bool {
+        self.escalating
+    }
+
+    /// Records that the escalation lock was taken in the current (sub)transaction; a rolled-back
+    /// savepoint releases the lock, and forgets this with it.
+    pub fn set_escalating(&mut self) {
+        self.escalating = true;
+        self.log(|| Undo::Escalating);
+    }
+
     /// Counts an aggregate lock taken by this transaction.
     pub fn count_aggregate_lock(&mut self) {
         self.aggregate_locks = self.aggregate_locks.saturating_add(1);
@@ -220,8 +235,22 @@ impl TxState {
         self.aggregate_locks >= crate::guc::escalation_threshold()
     }
 
+    /// An expectation that applies to the next row of `key`, without consuming it.
+    pub fn peek_expectation(&self, key: &AggregateKey) -> Option<i64> {
+        if let Some(e) = self.explicit.get(key) {
+            return Some(*e);
+        }
+        if self.setting.is_empty() || self.consumed.contains(key) {
+            return None;
+        }
+        self.setting.get(key).copied()
+    }
+
     /// Takes every expectation that applies to the next row of `key`, at most one of each kind.
     pub fn take_expectations(&mut self, key: &AggregateKey) -> [Option<i64>; 2] {
+        if self.explicit.is_empty() && self.setting.is_empty() {
+            return [None, None];
+        }
         let explicit = self.explicit.remove(key);
         if let Some(e) = explicit {
             self.log(|| Undo::Explicit(key.clone(), Some(e)));
@@ -274,6 +303,7 @@ impl TxState {
                     self.idempotency_keys.remove(&(key, idem));
                 }
                 Undo::Bucket(bucket, hold) => self.buckets[bucket] = hold,
+                Undo::Escalating => self.escalating = false,
             }
         }
     }

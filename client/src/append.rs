@@ -166,6 +166,17 @@ impl EventStore {
                 hint: Some("Add events with .event(...) or .events(...).".to_string()),
             });
         }
+        match db.into() {
+            // Repeating it is safe: a repeat under the same key returns the first append's range.
+            Db::Pool(pool) if append.idempotency_key.is_some() => {
+                self.reconnecting(|| self.append_once(Db::Pool(pool), append))
+                    .await
+            }
+            db => self.append_once(db, append).await,
+        }
+    }
+
+    async fn append_once(&self, db: Db<'_>, append: &Append) -> Result<Appended> {
         let mut conn = self.conn(db).await?;
         let (types, payloads): (Vec<&str>, Vec<&[u8]>) = append
             .events

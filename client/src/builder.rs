@@ -1,11 +1,14 @@
 //! [`EventStoreBuilder`]: pool options and client settings with documented defaults.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::error::Result;
+use crate::hosts::{check_target, split_hosts, Hosts, TargetSession};
+use crate::retry::RetryPolicy;
 use crate::store::{EventStore, Settings};
 
 /// Builds an [`EventStore`] with its own pool.
@@ -19,8 +22,17 @@ use crate::store::{EventStore, Settings};
 /// | [`with_max_lifetime`](Self::with_max_lifetime) | 30 min |
 /// | [`with_statement_timeout`](Self::with_statement_timeout) | none (the server's setting) |
 /// | [`with_notify`](Self::with_notify) | on: appends wake feed tails through NOTIFY |
+/// | [`with_connection_check`](Self::with_connection_check) | off: no ping before each use |
 /// | [`with_page_size`](Self::with_page_size) | 1000 events per round trip when streaming |
 /// | [`with_feed_poll_interval`](Self::with_feed_poll_interval) | 1 s |
+/// | [`with_reconnect`](Self::with_reconnect) | none: a lost connection fails the call |
+/// | [`with_host_probe_after`](Self::with_host_probe_after) | 500 ms (host lists only) |
+/// | [`with_read_url`](Self::with_read_url) | none: reads use the primary's pool |
+///
+/// [`connect`](Self::connect) also takes a host list as libpq writes it,
+/// `postgres://user@host1:5432,host2:5432/db?target_session_attrs=read-write`: the store uses
+/// the first host that fits and moves to another by itself when that one fails or becomes a
+/// standby (see the book's failover page).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -43,7 +55,10 @@ pub struct EventStoreBuilder {
     max_lifetime: Option<Duration>,
     statement_timeout: Option<Duration>,
     notify: bool,
+    connection_check: bool,
     settings: Settings,
+    probe_after: Duration,
+    read_url: Option<String>,
 }
 
 impl Default for EventStoreBuilder {
@@ -63,7 +78,10 @@ impl EventStoreBuilder {
             max_lifetime: Some(Duration::from_secs(1800)),
             statement_timeout: None,
             notify: true,
+            connection_check: false,
             settings: Settings::default(),
+            probe_after: Duration::from_millis(500),
+            read_url: None,
         }
     }
 
@@ -118,21 +136,102 @@ impl EventStoreBuilder {
         self
     }
 
+    /// Whether the pool pings a connection before handing it out (sqlx's default is on; always
+    /// on for a host list, which expects failovers). Off,
+    /// a single-event append costs one round trip instead of two; a connection that died
+    /// while idle then fails its next call with a connection error (transient for
+    /// [`RetryPolicy`](crate::RetryPolicy), and safe to retry for appends with an expected
+    /// sequence or an idempotency key) and the pool replaces it. Turn it on when idle
+    /// connections often die (a proxy that drops them, frequent server restarts).
+    pub fn with_connection_check(mut self, on: bool) -> Self {
+        self.connection_check = on;
+        self
+    }
+
     /// How often a feed tail polls when no notification wakes it.
     pub fn with_feed_poll_interval(mut self, interval: Duration) -> Self {
         self.settings.feed_poll_interval = interval;
         self
     }
 
-    /// Opens the pool on `url` (`postgres://user@host:port/db?...`) and makes one connection,
-    /// so a wrong URL or an unreachable server fails here.
+    /// Retries appends that carry an idempotency key when they fail with a transient error (a lost connection, a server restarting or failing over), with this
+    /// policy. An append whose connection was lost may have committed: repeating it under the
+    /// same key returns the first append's sequences, so nothing is written twice. Appends
+    /// without a key are not retried (their outcome is unknown); they fail with the error.
+    /// (Feed tails and projection runners retry transient errors by themselves.)
+    pub fn with_reconnect(mut self, policy: RetryPolicy) -> Self {
+        self.settings.reconnect = Some(policy);
+        self
+    }
+
+    /// With a host list: how long taking a connection may stall before the store probes the
+    /// hosts for the one to use.
+    pub fn with_host_probe_after(mut self, wait: Duration) -> Self {
+        self.probe_after = wait;
+        self
+    }
+
+    /// A second pool, on a read replica (a hot standby), for [`EventStore::read_pool`]: feed
+    /// tails and projection runners read the feed from it, and callers pass it to reads that
+    /// may lag the primary. Same pool options as the main pool.
+    pub fn with_read_url(mut self, url: impl Into<String>) -> Self {
+        self.read_url = Some(url.into());
+        self
+    }
+
+    /// Opens the pool on `url` (`postgres://user@host:port/db?...`, or a host list
+    /// `postgres://user@h1:p1,h2:p2/db?target_session_attrs=read-write`) and makes one
+    /// connection, so a wrong URL or an unreachable server fails here.
     pub async fn connect(self, url: &str) -> Result<EventStore> {
-        let options = PgConnectOptions::from_str(url)?;
-        self.connect_with(options).await
+        let list = split_hosts(url)?;
+        if list.urls.len() == 1 && list.target.is_none() {
+            let options = PgConnectOptions::from_str(url)?;
+            return self.connect_with(options).await;
+        }
+        let candidates = list
+            .urls
+            .iter()
+            .map(|u| Ok(self.session_options(PgConnectOptions::from_str(u)?)))
+            .collect::<Result<Vec<_>>>()?;
+        let target = list.target.unwrap_or(TargetSession::Any);
+        let hosts = Arc::new(Hosts::new(candidates, target, self.probe_after));
+        let deadline = tokio::time::Instant::now() + self.acquire_timeout;
+        let options = hosts.first(deadline).await?;
+        // A host list expects failovers: the pool checks each connection before handing it
+        // out, so connections to a primary that went away are replaced before use.
+        let pool = self
+            .pool_options()
+            .test_before_acquire(true)
+            .after_connect(move |conn, _meta| Box::pin(check_target(conn, target)))
+            .connect_with(options)
+            .await?;
+        let read_pool = self.read_pool().await?;
+        Ok(EventStore::with_parts(
+            pool,
+            self.settings,
+            Some(hosts),
+            read_pool,
+        ))
     }
 
     /// Opens the pool with explicit connect options.
     pub async fn connect_with(self, options: PgConnectOptions) -> Result<EventStore> {
+        let options = self.session_options(options);
+        let pool = self.pool_options().connect_with(options).await?;
+        let read_pool = self.read_pool().await?;
+        Ok(EventStore::with_parts(pool, self.settings, None, read_pool))
+    }
+
+    /// The read replica's pool, when one was asked for.
+    async fn read_pool(&self) -> Result<Option<PgPool>> {
+        let Some(url) = &self.read_url else {
+            return Ok(None);
+        };
+        let options = self.session_options(PgConnectOptions::from_str(url)?);
+        Ok(Some(self.pool_options().connect_with(options).await?))
+    }
+
+    fn session_options(&self, options: PgConnectOptions) -> PgConnectOptions {
         let mut session = Vec::new();
         if self.notify {
             session.push(("angzarr.notify", "on".to_string()));
@@ -140,15 +239,16 @@ impl EventStoreBuilder {
         if let Some(timeout) = self.statement_timeout {
             session.push(("statement_timeout", format!("{}ms", timeout.as_millis())));
         }
-        let options = options.options(session);
-        let pool = PgPoolOptions::new()
+        options.options(session)
+    }
+
+    fn pool_options(&self) -> PgPoolOptions {
+        PgPoolOptions::new()
+            .test_before_acquire(self.connection_check)
             .max_connections(self.max_connections)
             .min_connections(self.min_connections)
             .acquire_timeout(self.acquire_timeout)
             .idle_timeout(self.idle_timeout)
             .max_lifetime(self.max_lifetime)
-            .connect_with(options)
-            .await?;
-        Ok(EventStore::with_settings(pool, self.settings))
     }
 }

@@ -12,6 +12,10 @@ pub const SQLSTATE_IMMUTABLE: &str = "ZA002";
 pub const SQLSTATE_PROTECTED_EDITION: &str = "ZA003";
 /// SQLSTATE of a snapshot put beyond the aggregate's last event.
 pub const SQLSTATE_SNAPSHOT_BEYOND_HEAD: &str = "ZA004";
+/// SQLSTATE of a second write in one transaction through a sharding router.
+pub const SQLSTATE_CROSS_SHARD: &str = "ZA101";
+/// SQLSTATE of a per-shard function (the feed) called through a sharding router.
+pub const SQLSTATE_PER_SHARD: &str = "ZA102";
 
 /// Everything the client can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +104,25 @@ pub enum Error {
         message: String,
         /// Why, as the server said.
         detail: Option<String>,
+    },
+
+    /// A sharded store refused a write that would need a transaction across shards, or a
+    /// second write in one transaction through the router (where each call commits on its own).
+    #[error("{message}{}", hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    CrossShard {
+        /// What was refused.
+        message: String,
+        /// What to do instead.
+        hint: Option<String>,
+    },
+
+    /// A per-shard function (the feed) was called through a sharding router.
+    #[error("{message}{}", hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default())]
+    PerShard {
+        /// What was refused.
+        message: String,
+        /// What to do instead.
+        hint: Option<String>,
     },
 
     /// The server or the client refused an argument (a bad name, a negative sequence, an
@@ -264,6 +287,8 @@ pub(crate) fn map_db_error(err: sqlx::Error) -> Error {
         SQLSTATE_IMMUTABLE => Error::Immutable { message },
         SQLSTATE_PROTECTED_EDITION => Error::ProtectedEdition { message },
         SQLSTATE_SNAPSHOT_BEYOND_HEAD => Error::SnapshotBeyondHead { message, detail },
+        SQLSTATE_CROSS_SHARD => Error::CrossShard { message, hint },
+        SQLSTATE_PER_SHARD => Error::PerShard { message, hint },
         "23505" => Error::AlreadyExists { message },
         "55000" => Error::InvalidState { message, detail },
         // data_exception (bad values, bad protobuf bytes, ...), not_null_violation,
@@ -283,7 +308,9 @@ pub(crate) fn map_db_error(err: sqlx::Error) -> Error {
 /// {domain}/{root} in edition "{edition}"` with DETAIL `expected next sequence {expected},
 /// actual next sequence {actual}`, which is still understood. `None` when neither fits.
 fn parse_conflict(message: &str, detail: Option<&str>) -> Option<Error> {
+    // A PL/Proxy router passes the shard's DETAIL on behind this prefix.
     let detail = detail?;
+    let detail = detail.strip_prefix("Remote detail: ").unwrap_or(detail);
     conflict_from_json(detail).or_else(|| conflict_from_text(message, detail))
 }
 

@@ -276,11 +276,12 @@ impl EventStore {
     ///
     /// The tail LISTENs on [`NOTIFY_CHANNEL`] and reads as soon as a writer with
     /// `angzarr.notify = on` commits to a domain it follows; without notifications (or when
-    /// LISTEN fails) it polls every
+    /// LISTEN fails, or on a hot standby, where LISTEN is not available) it polls every
     /// [`feed_poll_interval`](crate::EventStoreBuilder::with_feed_poll_interval). Transient
     /// errors (a lost connection, ...) are retried with backoff inside the stream; any other
-    /// error is yielded once and ends it. The tail uses its own connections from
-    /// [`EventStore::pool`]: one for LISTEN and one per read.
+    /// error is yielded once and ends it. The tail reads from [`EventStore::read_pool`] (a
+    /// replica, when the store has one) and LISTENs on [`EventStore::pool`]: one connection
+    /// for LISTEN and one per read.
     ///
     /// ```no_run
     /// use angzarr_store_client::{EventStore, FeedQuery};
@@ -415,7 +416,22 @@ impl Tail {
     }
 
     /// LISTENs before the first read, so no commit after that read goes unnoticed.
+    ///
+    /// Notifications come from the primary ([`EventStore::pool`]), also when the feed is read
+    /// from a replica; a notified commit not replayed there yet is read again shortly (see
+    /// [`Tail::wait`]). A hot standby cannot LISTEN: when `pool` is one, the tail polls.
     async fn listen(&self) -> Option<PgListener> {
+        match self.store.is_standby(self.store.pool()).await {
+            Ok(false) => {}
+            Ok(true) => {
+                tracing::info!("feed tail: the server is a hot standby (no LISTEN there); polling");
+                return None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "feed tail: cannot reach the server to LISTEN; polling");
+                return None;
+            }
+        }
         let listener = async {
             let mut l = PgListener::connect_with(self.store.pool()).await?;
             l.listen(NOTIFY_CHANNEL).await?;
@@ -434,10 +450,11 @@ impl Tail {
     async fn fill(&mut self) -> Result<bool> {
         let store = &self.store;
         let page_size = store.settings().page_size;
-        let horizon = store.feed_horizon(store.pool()).await?;
-        let page = store
-            .read_feed(store.pool(), &self.query, page_size)
-            .await?;
+        // The horizon and the page come from the same server: a horizon from a replica further
+        // ahead than the one the page was read from would skip events.
+        let mut conn = store.acquire_from(store.read_pool()).await?;
+        let horizon = store.feed_horizon(&mut *conn).await?;
+        let page = store.read_feed(&mut *conn, &self.query, page_size).await?;
         let full = page.len() as i64 == page_size;
         let found = !page.is_empty();
         self.buffer.extend(page);

@@ -208,7 +208,7 @@
 //!
 //! ## Follow the feed by hand
 //!
-//! [`EventStore::tail_feed`] streams every committed event in commit order from a checkpoint,
+//! [`EventStore::tail_feed`] streams every committed event in feed order from a checkpoint,
 //! then waits for more: it wakes on `NOTIFY angzarr_events` (sessions opened by
 //! [`EventStore::builder`] set `angzarr.notify = on`) and polls as a fallback; lost connections
 //! and pool timeouts are retried inside the stream. For read models prefer the runner above: it
@@ -256,9 +256,10 @@
 //! One enum, [`Error`]. Server errors are mapped in one place by SQLSTATE:
 //! `ZA001` → [`Error::SequenceConflict`] `{ domain, edition, root, expected, actual }`,
 //! `ZA002` → [`Error::Immutable`], `ZA003` → [`Error::ProtectedEdition`], `ZA004` →
-//! [`Error::SnapshotBeyondHead`], `22xxx`/`23502` → [`Error::InvalidArgument`]; everything else
-//! is [`Error::Database`] ([`Error::sqlstate`] gives the code). [`Error::is_retryable`] is what
-//! [`RetryPolicy`] asks.
+//! [`Error::SnapshotBeyondHead`], `23505` → [`Error::AlreadyExists`], `55000` →
+//! [`Error::InvalidState`], `22xxx`/`23502`/`23514` → [`Error::InvalidArgument`], `42883` on an
+//! `angzarr.` function → [`Error::Unsupported`]; everything else is [`Error::Database`]
+//! ([`Error::sqlstate`] gives the code). [`Error::is_retryable`] is what [`RetryPolicy`] asks.
 //!
 //! ## Observability
 //!
@@ -300,6 +301,15 @@
 //! against a real server: `ANGZARR_TEST_DATABASE_URL=postgres://... cargo test -p
 //! angzarr_store_client` (default `postgres://postgres@127.0.0.1:55432/angzarr_test`).
 
+// The book's and the README's Rust snippets, compiled as doc tests of this crate so that they
+// cannot drift from the API (the files live outside the crate, so only under cfg(doctest)).
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/client.md")]
+struct BookClientPage;
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct Readme;
+
 mod aggregate;
 mod append;
 mod builder;
@@ -311,6 +321,7 @@ mod error;
 mod event;
 mod event_book;
 mod feed;
+mod hosts;
 mod load;
 mod memory;
 mod ops;
@@ -318,6 +329,8 @@ mod positions;
 mod projection;
 mod read;
 mod retry;
+mod shard;
+mod shard_feed;
 mod snapshots;
 mod store;
 mod telemetry;
@@ -338,6 +351,7 @@ pub use error::{
 pub use event::{NewEvent, RecordedEvent, MAIN_EDITION};
 pub use event_book::{cover_root, proto_uuid};
 pub use feed::{Checkpoint, CheckpointSaved, FeedEvent, FeedPosition, FeedQuery, NOTIFY_CHANNEL};
+pub use hosts::TargetSession;
 pub use load::{LoadedAggregate, LoadedEvent, Snapshots};
 pub use memory::{AggregateStore, InMemoryStore};
 pub use ops::{FeedLag, IntegrityProblem};
@@ -350,6 +364,8 @@ pub use projection::{
 pub use prost_types as __prost_types;
 pub use read::ReadStream;
 pub use retry::{RetryPolicy, Retryable};
+pub use shard::{shard_hash, shard_index, ShardedStore};
+pub use shard_feed::{ShardCheckpoints, ShardFeedEvent, ShardedProjection};
 pub use snapshots::{PutSnapshot, Retention, Snapshot, SnapshotPut};
 pub use store::{EventStore, Health, SUPPORTED_EXTENSION_VERSIONS};
 #[doc(hidden)]

@@ -169,7 +169,9 @@ impl EventStore {
     /// A projection runner for `consumer` reading `query` (its `after` is ignored: the runner
     /// starts from the consumer's saved checkpoint). In a consumer group
     /// (`query.member(m, n)`), each member is its own consumer, `"{consumer}/{m}-of-{n}"`, with
-    /// its own checkpoint and lease.
+    /// its own checkpoint and lease. The runner reads the feed from
+    /// [`EventStore::read_pool`] (a read replica, when the store has one); the lease, the
+    /// handler's writes and the checkpoint go to [`EventStore::pool`].
     pub fn projection(&self, consumer: impl Into<String>, query: FeedQuery) -> ProjectionRunner {
         let mut consumer = consumer.into();
         if query.members > 1 {
@@ -411,7 +413,7 @@ impl ProjectionRunner {
     async fn take_lease(&self) -> Result<PgConnection> {
         let mut standby = false;
         loop {
-            let mut conn = self.store.pool().acquire().await?;
+            let mut conn = self.store.acquire_from(self.store.pool()).await?;
             let got: bool = sqlx::query_scalar(include_str!("sql/projection_lease.sql"))
                 .bind(LEASE_CLASS)
                 .bind(&self.consumer)
@@ -458,7 +460,8 @@ impl ProjectionRunner {
         let Some(last) = batch.last() else {
             return Ok(Applied::Committed(position));
         };
-        let mut tx = self.store.pool().begin().await?;
+        let mut conn = self.store.acquire_from(self.store.pool()).await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         if !self.fence(&mut tx, position).await? {
             return Ok(Applied::Fenced);
         }
@@ -528,7 +531,8 @@ impl ProjectionRunner {
         error: &str,
         position: Checkpoint,
     ) -> Result<bool> {
-        let mut tx = self.store.pool().begin().await?;
+        let mut conn = self.store.acquire_from(self.store.pool()).await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         if !self.fence(&mut tx, position).await? {
             return Ok(false);
         }

@@ -10,6 +10,8 @@ use tokio::sync::OnceCell;
 use crate::builder::EventStoreBuilder;
 use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
+use crate::hosts::Hosts;
+use crate::retry::RetryPolicy;
 
 /// Extension versions this client works with, as printed in errors.
 /// 0.2.0 changed argument orders and names (see the extension's upgrade notes), so this client
@@ -67,6 +69,10 @@ struct Inner {
     pool: PgPool,
     settings: Settings,
     checked: OnceCell<String>,
+    /// The candidate hosts of a store made from a host list (see `hosts.rs`).
+    hosts: Option<Arc<Hosts>>,
+    /// A pool on a read replica, for reads that may lag the primary.
+    read_pool: Option<PgPool>,
 }
 
 /// Client-side knobs that do not belong to the pool; set through [`EventStoreBuilder`].
@@ -76,6 +82,8 @@ pub(crate) struct Settings {
     pub page_size: i64,
     /// How long a feed tail sleeps between polls when no notification arrives.
     pub feed_poll_interval: Duration,
+    /// How appends with an idempotency key are retried after a lost connection.
+    pub reconnect: Option<RetryPolicy>,
 }
 
 impl Default for Settings {
@@ -83,6 +91,7 @@ impl Default for Settings {
         Settings {
             page_size: 1000,
             feed_poll_interval: Duration::from_secs(1),
+            reconnect: None,
         }
     }
 }
@@ -115,13 +124,46 @@ impl EventStore {
     }
 
     pub(crate) fn with_settings(pool: PgPool, settings: Settings) -> Self {
+        Self::with_parts(pool, settings, None, None)
+    }
+
+    pub(crate) fn with_parts(
+        pool: PgPool,
+        settings: Settings,
+        hosts: Option<Arc<Hosts>>,
+        read_pool: Option<PgPool>,
+    ) -> Self {
         EventStore {
             inner: Arc::new(Inner {
                 pool,
                 settings,
                 checked: OnceCell::new(),
+                hosts,
+                read_pool,
             }),
         }
+    }
+
+    /// The same store, with `pool` (on a hot standby, usually) as its [`read_pool`](Self::read_pool).
+    pub fn with_read_pool(&self, pool: PgPool) -> Self {
+        Self::with_parts(
+            self.inner.pool.clone(),
+            self.inner.settings.clone(),
+            self.inner.hosts.clone(),
+            Some(pool),
+        )
+    }
+
+    /// Where reads that may lag the primary go: the read replica's pool when the store has one
+    /// ([`EventStoreBuilder::with_read_url`], [`EventStore::with_read_pool`]), else
+    /// [`pool`](Self::pool). Feed tails and projection runners read the feed from it; pass it as
+    /// `db` to any read. A read that must see the caller's own write passes `store.pool()`.
+    pub fn read_pool(&self) -> &PgPool {
+        self.inner.read_pool.as_ref().unwrap_or(&self.inner.pool)
+    }
+
+    pub(crate) fn hosts(&self) -> Option<&Hosts> {
+        self.inner.hosts.as_deref()
     }
 
     /// Connects with the builder's defaults (see [`EventStoreBuilder`]).
@@ -225,7 +267,10 @@ impl EventStore {
 
     /// Takes a connection from `db` and makes sure the extension check has passed.
     pub(crate) async fn conn<'c>(&self, db: impl Into<Db<'c>>) -> Result<Conn<'c>> {
-        let mut conn = db.into().acquire().await?;
+        let mut conn = match db.into() {
+            Db::Pool(pool) => Conn::Pooled(self.acquire_from(pool).await?),
+            Db::Connection(conn) => Conn::Borrowed(conn),
+        };
         self.ready(&mut conn).await?;
         Ok(conn)
     }

@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 const AGGREGATES: i64 = 100_000;
 
-/// The bulk transactions run one at a time: two that escalate at the same moment can each hold
-/// a bucket the other needs, and PostgreSQL's deadlock detector then ends one (40P01, see the
-/// README's Locks section), which would make these tests depend on timing.
+/// The bulk transactions run one at a time: past the escalation threshold they would take turns
+/// anyway (one escalator at a time, `pg_test/specs/escalation_race.spec`), and the checks of
+/// what other sessions can do while one runs are about one bulk transaction.
 static BULK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const EVENTS_PER_AGGREGATE: i64 = 10;
 

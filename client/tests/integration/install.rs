@@ -52,7 +52,7 @@ async fn a_database_without_the_extension_says_what_to_run_and_install_fixes_it(
         }
         for i in installers {
             let version = i.await.unwrap().unwrap();
-            assert!(version.starts_with("0.2"), "{version}");
+            assert!(version.starts_with("0.3"), "{version}");
         }
         // The first store's failed check was not remembered: it works now.
         assert_eq!(
@@ -105,7 +105,7 @@ async fn builder_options_reach_the_sessions() {
         .check_extension(store.pool())
         .await
         .unwrap()
-        .starts_with("0.2"));
+        .starts_with("0.3"));
 
     let quiet = EventStore::builder()
         .with_notify(false)
