@@ -64,8 +64,7 @@ thread_local! {
 }
 
 fn current_lxid() -> pg_sys::LocalTransactionId {
-    // SAFETY: MyProc is set for every backend that can run a trigger; a plain field read.
-    unsafe { (*pg_sys::MyProc).lxid }
+    crate::pg_compat::my_lxid()
 }
 
 /// The current transaction's state; a fresh one when the cached state is another transaction's.
@@ -219,7 +218,10 @@ fn read_offset() -> i64 {
         let desc = (*rel).rd_att;
         let attno = (0..(*desc).natts as usize)
             .find(|i| {
-                let a = (*desc).attrs.as_slice((*desc).natts as usize)[*i];
+                let a = pgrx::PgTupleDesc::from_pg_unchecked(desc)
+                    .get(*i)
+                    .copied()
+                    .unwrap_or_default();
                 std::ffi::CStr::from_ptr(a.attname.data.as_ptr()).to_bytes() == b"xid_offset"
             })
             .map(|i| i as i32 + 1);

@@ -18,6 +18,7 @@ pub mod names;
 mod notify;
 mod operations;
 mod payload_json;
+mod pg_compat;
 mod pg_tests;
 mod storage_contract;
 mod stream_head;

@@ -76,7 +76,7 @@ unsafe fn load_catalog(rel: pg_sys::Relation) -> Result<EventsCatalog, CatalogEr
         Ok(found)
     };
     let tupdesc = (*rel).rd_att;
-    let attrs = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize);
+    let attrs = pgrx::PgTupleDesc::from_pg_unchecked(tupdesc);
     let att = |name: &'static str| {
         attrs
             .iter()
@@ -251,7 +251,7 @@ unsafe fn scan_last(
         }
         None => 3,
     };
-    let scan = pg_sys::index_beginscan(rel, index, snapshot, nkeys, 0);
+    let scan = crate::pg_compat::index_beginscan(rel, index, snapshot, nkeys, 0);
     pg_sys::index_rescan(scan, keys.as_mut_ptr(), nkeys, std::ptr::null_mut(), 0);
     let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
     let backward = pg_sys::ScanDirection::BackwardScanDirection;
@@ -313,7 +313,7 @@ pub unsafe fn idempotent_range(
     pg_sys::ScanKeyInit(&mut keys[3], 4, eq, text_eq, key);
     // The key column has the default collation; a btree scan key must use the index's own.
     keys[3].sk_collation = pg_sys::DEFAULT_COLLATION_OID;
-    let scan = pg_sys::index_beginscan(rel, index, snapshot, 4, 0);
+    let scan = crate::pg_compat::index_beginscan(rel, index, snapshot, 4, 0);
     pg_sys::index_rescan(scan, keys.as_mut_ptr(), 4, std::ptr::null_mut(), 0);
     let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
     let mut range: Option<(i64, i64)> = None;
@@ -358,7 +358,7 @@ pub unsafe fn stamped_row_exists(
         datum,
     );
     let snapshot = &raw mut pg_sys::SnapshotSelfData;
-    let scan = pg_sys::index_beginscan(rel, index, snapshot, 1, 0);
+    let scan = crate::pg_compat::index_beginscan(rel, index, snapshot, 1, 0);
     pg_sys::index_rescan(scan, &mut key, 1, std::ptr::null_mut(), 0);
     let slot = pg_sys::table_slot_create(rel, std::ptr::null_mut());
     let mut found = false;
