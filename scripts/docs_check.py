@@ -205,8 +205,9 @@ def check_readme_session():
 # ---------------------------------------------------------------------------------------------
 # Raised by PostgreSQL itself on the store's behalf (not by the store's code), and documented
 # on the errors page: a malformed enum or UUID literal, a deadlock between writers, a missing
-# privilege, a function an older installed version lacks, a key too long for its index.
-RAISED_BY_POSTGRESQL = {"22P02", "40P01", "42501", "42883", "54000"}
+# privilege, a function an older installed version lacks, a key too long for its index, a
+# write sent to a hot standby.
+RAISED_BY_POSTGRESQL = {"22P02", "25006", "40P01", "42501", "42883", "54000"}
 # Named by the book as what the store never raises.
 NEVER_RAISED = {"XX000"}
 
@@ -226,6 +227,8 @@ def raised_by_code(names):
     codes = set()
     files = [p for p in (ROOT / "src").rglob("*.rs") if not p.name.endswith("tests.rs")]
     files += [p for p in (ROOT / "sql").rglob("*.sql") if "releases" not in p.parts]
+    # The sharding router's own functions (shard/) raise the router's codes.
+    files += sorted((ROOT / "shard").rglob("*.sql"))
     known = set(names.values())
     for f in files:
         # A code the store catches (catch_when) is not one it raises.

@@ -309,6 +309,15 @@ struct BookClientPage;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct Readme;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/operations/failover.md")]
+struct BookFailoverPage;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/operations/replicas.md")]
+struct BookReplicasPage;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/src/operations/sharding.md")]
+struct BookShardingPage;
 
 mod aggregate;
 mod append;
