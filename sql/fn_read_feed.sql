@@ -64,16 +64,19 @@ COMMENT ON FUNCTION angzarr.feed_horizon() IS
 
 -- The global feed: committed events after a checkpoint in (feed_tx, global_position) order,
 -- which never changes and never gains rows before an already-returned one. Rows are limited to
--- feed_tx below the snapshot's xmin plus the feed clock offset that snapshot sees (a STABLE
--- function: every statement here sees the caller's snapshot): every writer still running has
--- feed_tx >= xmin + offset, every writer below it has finished (angzarr._advance_feed_clock()
--- explains why a raised offset keeps this true).
+-- feed_tx below the snapshot's xmin plus the feed clock offset that snapshot sees, taken in this
+-- same statement: every writer still running has feed_tx >= xmin + offset, every writer below
+-- it has finished (angzarr._advance_feed_clock() explains why a raised offset keeps this true).
 --
 -- Filtered reads cost what they return: a filter is served by an index that leads with the
 -- filtered column and continues in feed order (events_type_feed_idx, events_domain_feed_idx),
--- one ordered index range per listed value, merged; a consumer group member uses the group's
--- index when one was made for its size (angzarr.feed_group_index_sql()). Restricting the feed to
--- some rows keeps its order, so the guarantee holds for every filter.
+-- one ordered index range per listed value, merged; a consumer group member can use an index
+-- made for its group's size (angzarr.feed_group_index_sql()) where the planner finds it cheaper
+-- than walking the feed order. Restricting the feed to
+-- some rows keeps its order, so the guarantee holds for every filter. One branch per kind of
+-- filter; the planner drops the branches whose condition is false for the call's arguments.
+-- A plain SQL function, so it inlines into the caller's query (no materialisation, and the
+-- group size reaches the planner as a constant that matches the group's index).
 CREATE FUNCTION angzarr.read_feed(
     after_feed_tx bigint DEFAULT 0,
     after_position bigint DEFAULT 0,
@@ -95,101 +98,88 @@ RETURNS TABLE (
     correlation_id text,
     created_at timestamptz,
     id uuid)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
--- A bitmap scan would read every row of the filtered value after the checkpoint and sort
--- them; the ordered index scan reads what the page returns and stops.
-SET enable_bitmapscan = off AS $$
-#variable_conflict use_column
-DECLARE
-    v_horizon bigint;
-    v_editions text[];
-BEGIN
-    PERFORM angzarr._check_feed_read(after_feed_tx, after_position, max_count, member, members);
-    SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + c.xid_offset INTO v_horizon
-      FROM angzarr.feed_clock c;
-    IF editions IS NOT NULL THEN
-        v_editions := ARRAY(SELECT angzarr._edition(x) FROM unnest(editions) x);
-    END IF;
-    IF event_types IS NOT NULL THEN
-        -- Event types are the narrowest filter: one index range per type.
-        RETURN QUERY
-        SELECT x.* FROM (SELECT DISTINCT t FROM unnest(event_types) t) ty
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT f.feed_tx, f.global_position, f.domain, f.edition, f.root, f.sequence, f.event_type,
+           f.payload, f.correlation_id, f.created_at, f.id
+      FROM (
+        -- No domain or event type filter: the feed order itself (events_feed_key). Every
+        -- branch orders and limits itself, so each is planned for its first rows (an outer
+        -- LIMIT does not reach into UNION ALL branches) and they merge in order.
+        (SELECT e.feed_tx, e.global_position, e.domain, e.edition, e.root, e.sequence, e.event_type,
+               e.payload, e.correlation_id, e.created_at, e.id
+          FROM angzarr.events e
+         WHERE $4 IS NULL AND $6 IS NULL
+           AND (e.feed_tx, e.global_position) > ($1, $2)
+           AND e.feed_tx < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + c.xid_offset
+                              FROM angzarr.feed_clock c)
+           AND ($5 IS NULL OR e.edition = ANY (ARRAY(SELECT angzarr._edition(x) FROM unnest($5) x)))
+           AND ($8 = 1 OR angzarr._feed_member(e.domain, e.edition, e.root, $8) = $7)
+         ORDER BY e.feed_tx, e.global_position
+         LIMIT $3)
+        UNION ALL
+        -- Event types (the narrowest filter, also with domains): one range per type.
+        (SELECT x.* FROM (SELECT DISTINCT t FROM unnest($6) t) ty
          CROSS JOIN LATERAL (
             SELECT e.feed_tx, e.global_position, e.domain, e.edition, e.root, e.sequence,
                    e.event_type, e.payload, e.correlation_id, e.created_at, e.id
               FROM angzarr.events e
              WHERE e.event_type = ty.t
-               AND (e.feed_tx, e.global_position) > (after_feed_tx, after_position)
-               AND e.feed_tx < v_horizon
-               AND (domains IS NULL OR e.domain = ANY (domains))
-               AND (v_editions IS NULL OR e.edition = ANY (v_editions))
-               AND (members = 1 OR angzarr._feed_member(e.domain, e.edition, e.root, members) = member)
+               AND (e.feed_tx, e.global_position) > ($1, $2)
+               AND e.feed_tx < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + c.xid_offset
+                                  FROM angzarr.feed_clock c)
+               AND ($4 IS NULL OR e.domain = ANY ($4))
+               AND ($5 IS NULL OR e.edition = ANY (ARRAY(SELECT angzarr._edition(x) FROM unnest($5) x)))
+               AND ($8 = 1 OR angzarr._feed_member(e.domain, e.edition, e.root, $8) = $7)
              ORDER BY e.feed_tx, e.global_position
-             LIMIT max_count) x
+             LIMIT $3) x
+         WHERE $6 IS NOT NULL
          ORDER BY x.feed_tx, x.global_position
-         LIMIT max_count;
-    ELSIF domains IS NOT NULL THEN
-        RETURN QUERY
-        SELECT x.* FROM (SELECT DISTINCT d COLLATE "C" AS d FROM unnest(domains) d) dm
+         LIMIT $3)
+        UNION ALL
+        -- Domains: one range per domain.
+        (SELECT x.* FROM (SELECT DISTINCT d COLLATE "C" AS d FROM unnest($4) d) dm
          CROSS JOIN LATERAL (
             SELECT e.feed_tx, e.global_position, e.domain, e.edition, e.root, e.sequence,
                    e.event_type, e.payload, e.correlation_id, e.created_at, e.id
               FROM angzarr.events e
              WHERE e.domain = dm.d
-               AND (e.feed_tx, e.global_position) > (after_feed_tx, after_position)
-               AND e.feed_tx < v_horizon
-               AND (v_editions IS NULL OR e.edition = ANY (v_editions))
-               AND (members = 1 OR angzarr._feed_member(e.domain, e.edition, e.root, members) = member)
+               AND (e.feed_tx, e.global_position) > ($1, $2)
+               AND e.feed_tx < (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + c.xid_offset
+                                  FROM angzarr.feed_clock c)
+               AND ($5 IS NULL OR e.edition = ANY (ARRAY(SELECT angzarr._edition(x) FROM unnest($5) x)))
+               AND ($8 = 1 OR angzarr._feed_member(e.domain, e.edition, e.root, $8) = $7)
              ORDER BY e.feed_tx, e.global_position
-             LIMIT max_count) x
+             LIMIT $3) x
+         WHERE $4 IS NOT NULL AND $6 IS NULL
          ORDER BY x.feed_tx, x.global_position
-         LIMIT max_count;
-    ELSIF members > 1 THEN
-        -- The group size is written into the statement so that the planner can match the
-        -- group's expression index; without one this scans the feed order and filters.
-        RETURN QUERY EXECUTE format(
-            'SELECT e.feed_tx, e.global_position, e.domain, e.edition, e.root, e.sequence,
-                    e.event_type, e.payload, e.correlation_id, e.created_at, e.id
-               FROM angzarr.events e
-              WHERE angzarr._feed_member(e.domain, e.edition, e.root, %s) = $1
-                AND (e.feed_tx, e.global_position) > ($2, $3)
-                AND e.feed_tx < $4
-                AND ($5::text[] IS NULL OR e.edition = ANY ($5))
-              ORDER BY e.feed_tx, e.global_position
-              LIMIT $6', members)
-        USING member, after_feed_tx, after_position, v_horizon, v_editions, max_count;
-    ELSE
-        RETURN QUERY
-        SELECT e.feed_tx, e.global_position, e.domain, e.edition, e.root, e.sequence,
-               e.event_type, e.payload, e.correlation_id, e.created_at, e.id
-          FROM angzarr.events e
-         WHERE (e.feed_tx, e.global_position) > (after_feed_tx, after_position)
-           AND e.feed_tx < v_horizon
-           AND (v_editions IS NULL OR e.edition = ANY (v_editions))
-         ORDER BY e.feed_tx, e.global_position
-         LIMIT max_count;
-    END IF;
-END
-$$;
+         LIMIT $3)
+      ) f
+     ORDER BY f.feed_tx, f.global_position
+     -- The arguments are checked here: LIMIT is evaluated before any row is read.
+     LIMIT CASE WHEN angzarr._check_feed_read($1, $2, $3, $7, $8) THEN $3 END;
+END;
 COMMENT ON FUNCTION angzarr.read_feed(bigint, bigint, bigint, text[], text[], text[], integer, integer) IS
     'Reads committed events after the checkpoint (after_feed_tx, after_position) in global feed order, at most max_count; resume from the last row''s (feed_tx, global_position).';
 
 -- The index that lets each member of a consumer group of `members` read only its own share of
--- the feed: run its result once per group size, e.g. in psql
---   SELECT angzarr.feed_group_index_sql(4) \gexec
+-- the feed, then fresh statistics so the planner knows each member's share: run its result
+-- once per group size, e.g. in psql
+--   SELECT * FROM angzarr.feed_group_index_sql(4) \gexec
 -- (CONCURRENTLY: writers keep appending while it builds). Every index costs each append a
 -- little, so only groups that exist should have one; DROP INDEX removes it.
 CREATE FUNCTION angzarr.feed_group_index_sql(members integer)
-RETURNS text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+RETURNS SETOF text LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF members IS NULL OR members < 2 OR members > 1024 THEN
         RAISE EXCEPTION 'members must be between 2 and 1024, got %', coalesce(members::text, 'NULL')
             USING ERRCODE = '22023', HINT = 'A group of one reads the whole feed and needs no index.';
     END IF;
-    RETURN format('CREATE INDEX CONCURRENTLY IF NOT EXISTS events_feed_group_%s_idx ON angzarr.events '
-                  '(angzarr._feed_member(domain, edition, root, %s), feed_tx, global_position)',
-                  members, members);
+    RETURN NEXT format('CREATE INDEX CONCURRENTLY IF NOT EXISTS events_feed_group_%s_idx ON angzarr.events '
+                       '(angzarr._feed_member(domain, edition, root, %s), feed_tx, global_position)',
+                       members, members);
+    RETURN NEXT 'ANALYZE angzarr.events';
 END
 $$;
 COMMENT ON FUNCTION angzarr.feed_group_index_sql(integer) IS
-    'The CREATE INDEX statement that serves read_feed() for each member of a consumer group of this size (run it with \gexec).';
+    'The statements (CREATE INDEX, ANALYZE) that serve read_feed() for each member of a consumer group of this size (run them with \gexec).';

@@ -96,7 +96,7 @@ SELECT angzarr.advance_feed_clock(-1);
 
 -- ANCHOR: feed-group-index
 -- The index for consumer groups of 4 (in psql, \gexec runs the statement it returns).
-SELECT angzarr.feed_group_index_sql(4);
+SELECT * FROM angzarr.feed_group_index_sql(4);
 SELECT angzarr.feed_group_index_sql(1);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- ANCHOR_END: feed-group-index

@@ -60,13 +60,13 @@ SELECT * FROM cost_per_row($$SELECT * FROM angzarr.read_feed(max_count => 50, do
 SELECT * FROM cost_per_row($$SELECT * FROM angzarr.read_feed(max_count => 50, event_types => ARRAY['Rare'])$$);
 SELECT * FROM cost_per_row($$SELECT * FROM angzarr.read_feed(max_count => 50, event_types => ARRAY['Rare'], domains => ARRAY['ff_common'])$$);
 COMMIT;
--- A consumer group of 4: with the group's index each member reads its own share only.
-SELECT angzarr.feed_group_index_sql(4);
-SELECT angzarr.feed_group_index_sql(4) \gexec
-BEGIN;
-SELECT m AS member, c.* FROM generate_series(0, 3) m,
-       cost_per_row(format($$SELECT * FROM angzarr.read_feed(max_count => 50, member => %s, members => 4)$$, m)) c;
-COMMIT;
+-- A consumer group of 4 can index its members' shares; the planner uses the index when reading
+-- a member's share through it is cheaper than walking the feed order (make bench's W9c measures
+-- both on a 10-million-event store). Reads are correct either way (below).
+SELECT * FROM angzarr.feed_group_index_sql(4);
+SELECT * FROM angzarr.feed_group_index_sql(4) \gexec
+SELECT count(*) AS member_0_rows FROM angzarr.read_feed(max_count => NULL, member => 0, members => 4)
+ WHERE domain LIKE 'ff\_%';
 DROP INDEX angzarr.events_feed_group_4_idx;
 -- Same rows, same order as filtering the whole feed, for every filter, read page by page.
 CREATE FUNCTION pages(domains text[], event_types text[], member int, members int)
