@@ -12,7 +12,7 @@ use crate::feed;
 use crate::measure::{self, percentile, Target};
 use crate::peer_eventcore as ec;
 use crate::report::Table;
-use crate::systems::{self, Agg, Batch, Conn, Sys, PAYLOAD};
+use crate::systems::{self, Agg, Batch, Conn, Sys, APG_NOW, PAYLOAD};
 
 /// Which peers are there, and why not when they are not.
 pub struct Env {
@@ -68,6 +68,10 @@ pub async fn prefill(env: &Env) -> Result<()> {
         ),
         format!("INSERT INTO angzarr.events (domain, root, event_type, payload) SELECT 'bench', md5('prefill' || a)::uuid, 'Deposited', $3 {gen}"),
         format!("INSERT INTO naive.events (domain, root, event_type, payload) SELECT 'bench', md5('prefill' || a)::uuid, 'Deposited', $3 {gen}"),
+        format!(
+            "INSERT INTO angzarr_pg.events (domain, edition, root, sequence, created_at, event_data) \
+             SELECT 'bench', 'angzarr', md5('prefill' || a)::uuid::text, s, {APG_NOW}, $3 {gen}"
+        ),
     ] {
         sqlx::query(&sql).bind(PREFILL_AGGREGATES).bind(PREFILL_EACH).bind(payload).execute(&mut c.pg).await?;
     }
@@ -94,11 +98,12 @@ pub async fn prefill(env: &Env) -> Result<()> {
     Ok(())
 }
 
-const WRITERS: [Sys; 7] = [
+const WRITERS: [Sys; 8] = [
     Sys::Floor,
     Sys::OursInsert,
     Sys::OursInsertSeq,
     Sys::OursAppend,
+    Sys::AngzarrPg,
     Sys::Naive,
     Sys::EventCore,
     Sys::MessageDb,
@@ -167,6 +172,7 @@ pub async fn hot(env: &Env) -> Result<Table> {
         Sys::Floor,
         Sys::OursInsertSeq,
         Sys::OursAppend,
+        Sys::AngzarrPg,
         Sys::NaiveSeq,
         Sys::EventCore,
         Sys::MessageDb,
@@ -226,6 +232,7 @@ fn read_label(sys: Sys) -> &'static str {
         Sys::OursAppend => "ours: angzarr.read_stream()",
         Sys::EventCore => "eventcore-postgres: read_stream",
         Sys::MessageDb => "Message DB: get_stream_messages(batch -1)",
+        Sys::AngzarrPg => "angzarr PostgreSQL backend: SELECT ... ORDER BY sequence",
         _ => sys.label(),
     }
 }
@@ -239,7 +246,13 @@ pub async fn reads(env: &Env) -> Result<Table> {
         "events/s",
     );
     t.floor = Some(read_label(Sys::Floor).into());
-    let systems = [Sys::Floor, Sys::OursAppend, Sys::EventCore, Sys::MessageDb];
+    let systems = [
+        Sys::Floor,
+        Sys::OursAppend,
+        Sys::AngzarrPg,
+        Sys::EventCore,
+        Sys::MessageDb,
+    ];
     let mut subjects = HashMap::new();
     for sys in systems {
         if env.unavailable(sys).is_some() {
