@@ -104,7 +104,8 @@ trap '[ "${BENCH_KEEP_CLUSTER:-0}" = 1 ] || bash "$BENCH/cluster.sh" stop' EXIT
 
 for db in bench bench_growth bench_growth_empty; do
     psql_bench -d postgres -c "CREATE DATABASE $db"
-    psql_bench -d "$db" -c "CREATE EXTENSION angzarr_store" -f "$BENCH/sql/floor_store.sql"
+    psql_bench -d "$db" -c "CREATE EXTENSION angzarr_store" -f "$BENCH/sql/floor_store.sql" \
+        -f "$BENCH/sql/angzarr_pg_store.sql"
 done
 psql_bench -d bench -f "$BENCH/sql/naive_plpgsql_store.sql"
 install_messagedb

@@ -3,10 +3,13 @@
 //!
 //! The bulk load writes 100 events per aggregate with md5-derived roots, so the new aggregates
 //! W1 then creates land at random places in the primary key, as in a store that grew
-//! naturally. By default it goes through the floor path into angzarr.events (triggers off with
-//! `session_replication_role = replica`), writing exactly what the trigger would have written:
-//! gap-free sequences from 0, global positions from the store's own sequence, feed_tx = the
-//! loading transaction. `BENCH_GROWTH_VIA_TRIGGER=1` loads through the trigger instead (slower).
+//! naturally. Into angzarr.events it goes through the trigger (see `via_trigger`); into the
+//! floor with the trigger's invariants written explicitly: gap-free sequences from 0, global
+//! positions from a sequence, feed_tx = the loading transaction.
+//!
+//! One aggregate in a hundred (aggregate number a with a % 100 = 0) is in domain `bench_rare`,
+//! the rest in `bench`, interleaved in feed order the same way in every table: W9 reads that 1%
+//! domain from the same big store.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,20 +19,35 @@ use anyhow::Result;
 use crate::config::Config;
 use crate::measure::{self, Target};
 use crate::report::Table;
-use crate::systems::{Batch, Conn, Sys, PAYLOAD};
+use crate::systems::{Batch, Conn, Sys, APG_NOW, PAYLOAD};
 use crate::workloads::{checkpoint, rotated};
 
 const PER_AGGREGATE: i64 = 100;
-/// Aggregates per loading transaction (each holds one advisory lock through the trigger).
-const AGGREGATES_PER_TX: i64 = 2000;
+/// Aggregates per loading transaction (each holds one aggregate lock through the trigger).
+/// Below the store's default `angzarr.lock_escalation_threshold` (1,000), so the two loaders
+/// never escalate to bucket locks.
+const AGGREGATES_PER_TX: i64 = 500;
 
+/// Whether angzarr.events is loaded through the trigger (the default) rather than with its
+/// feed positions preset under `session_replication_role = replica`. Preset positions are rows
+/// "brought in" (a restore): each loading transaction then advances the feed clock at COMMIT,
+/// and the two loaders deadlock there on 0.3.0 at 330d49b. The sequence trigger is ENABLE
+/// ALWAYS since 0.2.0, so the preset path never skipped it anyway.
 fn via_trigger() -> bool {
-    std::env::var("BENCH_GROWTH_VIA_TRIGGER").is_ok_and(|v| v == "1")
+    std::env::var("BENCH_GROWTH_VIA_TRIGGER").map_or(true, |v| v != "0")
 }
 
 fn with_floor() -> bool {
     std::env::var("BENCH_GROWTH_FLOOR").map_or(true, |v| v != "0")
 }
+
+fn with_angzarr_pg() -> bool {
+    std::env::var("BENCH_GROWTH_ANGZARR_PG").map_or(true, |v| v != "0")
+}
+
+/// The domain of bulk-loaded aggregate `a`: 1% of the aggregates are in the rare domain.
+pub const RARE_DOMAIN: &str = "bench_rare";
+const DOMAIN_OF_A: &str = "CASE WHEN a % 100 = 0 THEN 'bench_rare' ELSE 'bench' END";
 
 /// Loads aggregates [from, to) of `PER_AGGREGATE` events into `table`.
 async fn load_range(url: &str, table: &str, from: i64, to: i64) -> Result<()> {
@@ -38,11 +56,18 @@ async fn load_range(url: &str, table: &str, from: i64, to: i64) -> Result<()> {
     let mut a = from;
     while a < to {
         let b = (a + AGGREGATES_PER_TX).min(to);
-        let sql = if table == "angzarr.events" && via_trigger() {
-            "INSERT INTO angzarr.events (domain, root, event_type, payload) \
-             SELECT 'bench', md5('growth' || a)::uuid, 'Deposited', $3 \
-               FROM generate_series($1, $2 - 1) a CROSS JOIN LATERAL generate_series(0, $4 - 1) s"
-                .to_string()
+        let sql = if table == "angzarr_pg.events" {
+            format!(
+                "INSERT INTO angzarr_pg.events (domain, edition, root, sequence, created_at, event_data) \
+                 SELECT {DOMAIN_OF_A}, 'angzarr', md5('growth' || a)::uuid::text, s::int, {APG_NOW}, $3 \
+                   FROM generate_series($1, $2 - 1) a CROSS JOIN LATERAL generate_series(0, $4 - 1) s"
+            )
+        } else if table == "angzarr.events" && via_trigger() {
+            format!(
+                "INSERT INTO angzarr.events (domain, root, event_type, payload) \
+                 SELECT {DOMAIN_OF_A}, md5('growth' || a)::uuid, 'Deposited', $3 \
+                   FROM generate_series($1, $2 - 1) a CROSS JOIN LATERAL generate_series(0, $4 - 1) s"
+            )
         } else {
             let seq = if table == "angzarr.events" {
                 "angzarr.events_global_position_seq"
@@ -51,7 +76,7 @@ async fn load_range(url: &str, table: &str, from: i64, to: i64) -> Result<()> {
             };
             format!(
                 "INSERT INTO {table} (sequence, domain, root, event_type, payload, feed_tx, global_position) \
-                 SELECT s, 'bench', md5('growth' || a)::uuid, 'Deposited', $3, txid_current(), nextval('{seq}') \
+                 SELECT s, {DOMAIN_OF_A}, md5('growth' || a)::uuid, 'Deposited', $3, txid_current(), nextval('{seq}') \
                    FROM generate_series($1, $2 - 1) a CROSS JOIN LATERAL generate_series(0, $4 - 1) s"
             )
         };
@@ -101,25 +126,29 @@ async fn maintenance(url: &str) -> Result<()> {
     sqlx::raw_sql("VACUUM (ANALYZE) floor.events")
         .execute(&mut c.pg)
         .await?;
+    sqlx::raw_sql("VACUUM (ANALYZE) angzarr_pg.events")
+        .execute(&mut c.pg)
+        .await?;
     tokio::process::Command::new("sync").status().await?;
     Ok(())
 }
 
-pub async fn growth(cfg: &Config) -> Result<Table> {
+/// Whether the big store of W7 is loaded already (W9 reads it; run alone, it loads it).
+pub async fn big_store_loaded(cfg: &Config) -> Result<bool> {
+    let mut c = Conn::open(&cfg.growth_url, Sys::Floor).await?;
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT FROM angzarr.events WHERE domain = $1)")
+            .bind(RARE_DOMAIN)
+            .fetch_one(&mut c.pg)
+            .await?,
+    )
+}
+
+/// Loads `growth_n` events into every big-store table (angzarr.events, floor.events unless
+/// BENCH_GROWTH_FLOOR=0, angzarr_pg.events unless BENCH_GROWTH_ANGZARR_PG=0), then runs the
+/// maintenance; returns a footnote with the load rates.
+pub async fn load_big_store(cfg: &Config) -> Result<String> {
     let n = cfg.growth_n;
-    let mut t = Table::new(
-        "W7",
-        &format!(
-            "growth: W1 on an empty store vs one holding {n} events, measured in the same rounds"
-        ),
-        "ms p50 latency",
-    );
-    t.higher_is_better = false;
-    let mut systems = vec![Sys::OursInsert, Sys::OursAppend];
-    if with_floor() {
-        systems.insert(0, Sys::Floor);
-    }
-    let batch = Arc::new(Batch::new(1));
     // One checkpoint while both stores are empty; the load then full-page-logs every page it
     // writes, so the big store is measured in its steady state (see `maintenance`).
     checkpoint(&cfg.growth_empty_url).await?;
@@ -139,8 +168,34 @@ pub async fn growth(cfg: &Config) -> Result<Table> {
         let floor_rate = bulk_load(&cfg.growth_url, "floor.events", n).await?;
         note += &format!("; the same rows into floor.events: {floor_rate:.0} events/s");
     }
-    t.footnotes.push(note + ".");
+    if with_angzarr_pg() {
+        eprintln!("  W7 loading {n} events into angzarr_pg.events ...");
+        let rate = bulk_load(&cfg.growth_url, "angzarr_pg.events", n).await?;
+        note += &format!("; into angzarr_pg.events (angzarr's backend): {rate:.0} events/s");
+    }
     maintenance(&cfg.growth_url).await?;
+    Ok(note + ". One aggregate in 100 is in domain bench_rare (W9).")
+}
+
+pub async fn growth(cfg: &Config) -> Result<Table> {
+    let n = cfg.growth_n;
+    let mut t = Table::new(
+        "W7",
+        &format!(
+            "growth: W1 on an empty store vs one holding {n} events, measured in the same rounds"
+        ),
+        "ms p50 latency",
+    );
+    t.higher_is_better = false;
+    let mut systems = vec![Sys::OursInsert, Sys::OursAppend];
+    if with_floor() {
+        systems.insert(0, Sys::Floor);
+    }
+    if with_angzarr_pg() {
+        systems.push(Sys::AngzarrPg);
+    }
+    let batch = Arc::new(Batch::new(1));
+    t.footnotes.push(load_big_store(cfg).await?);
     let (mut empty_cfg, mut full_cfg) = (cfg.clone(), cfg.clone());
     empty_cfg.url = cfg.growth_empty_url.clone();
     full_cfg.url = cfg.growth_url.clone();

@@ -7,6 +7,7 @@ mod bigread;
 mod client_ours;
 mod config;
 mod feed;
+mod filtered;
 mod growth;
 mod measure;
 mod overhead;
@@ -136,6 +137,18 @@ fn goals(tables: &[Table]) -> Vec<Goal> {
         4.0,
         "x",
     ));
+    for (id, from) in [("W9a", "start"), ("W9b", "middle")] {
+        let examined = find(tables, id)
+            .and_then(|t| t.examined("ours: read_feed(domains => ARRAY['bench_rare'])"));
+        g.push(Goal::at_most(
+            &format!(
+                "{id} read_feed of a 1% domain from the {from}: rows examined per row returned"
+            ),
+            examined,
+            2.0,
+            "",
+        ));
+    }
     let rss = find(tables, "W8-rss")
         .and_then(|t| t.median("ours: angzarr_store_client read_stream (pages)"));
     g.push(Goal::at_most(
@@ -219,8 +232,8 @@ async fn main() -> Result<()> {
         }
     }
     let started = Instant::now();
-    if !cfg.only.is_empty() && cfg.only.iter().all(|w| w == "W7") {
-        eprintln!("== prefill skipped (only W7)");
+    if !cfg.only.is_empty() && cfg.only.iter().all(|w| w == "W7" || w == "W9") {
+        eprintln!("== prefill skipped (only W7/W9)");
     } else {
         eprintln!("== prefill: 1,000 aggregates x 100 events in every store");
         workloads::prefill(&env).await?;
@@ -283,6 +296,13 @@ async fn main() -> Result<()> {
     }
     if cfg.runs("W7") {
         tables.push(run("W7", "growth", growth::growth(&cfg)).await);
+    }
+    if cfg.runs("W9") {
+        let title = "filtered feed read on the big store";
+        tables.push(run("W9a", title, filtered::domain_reads(&cfg, false)).await);
+        tables.push(run("W9b", title, filtered::domain_reads(&cfg, true)).await);
+        let title = "consumer group member on the big store";
+        tables.push(run("W9c", title, filtered::group_reads(&cfg)).await);
     }
     let goals = goals(&tables);
     write_results(&cfg, &env, &tables, &goals, started.elapsed().as_secs_f64())

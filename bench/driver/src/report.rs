@@ -23,6 +23,8 @@ pub struct Line {
     pub wal: Vec<f64>,
     /// Per round: cores busy with other processes during the measurement.
     pub other_cores: Vec<f64>,
+    /// Per round, for reads that filter: rows the read examined per row it returned.
+    pub examined: Vec<f64>,
 }
 
 impl Line {
@@ -108,6 +110,17 @@ impl Table {
 
     fn has_wal(&self) -> bool {
         self.lines.iter().any(|l| !l.wal.is_empty())
+    }
+
+    fn has_examined(&self) -> bool {
+        self.lines.iter().any(|l| !l.examined.is_empty())
+    }
+
+    /// Median rows examined per row returned of a line (filtered reads).
+    pub fn examined(&self, label: &str) -> Option<f64> {
+        self.find_line(label)
+            .filter(|l| !l.examined.is_empty())
+            .map(|l| percentile(&l.examined, 0.5))
     }
 
     /// Server CPU per event of a line relative to the floor's (1.00 = same cost), paired by
@@ -215,7 +228,7 @@ impl Table {
         } else {
             "ratio to floor (floor/system)"
         };
-        let (costs, wal) = (self.has_costs(), self.has_wal());
+        let (costs, wal, examined) = (self.has_costs(), self.has_wal(), self.has_examined());
         let mut extra_head = String::new();
         let mut extra_rule = String::new();
         if costs {
@@ -226,7 +239,11 @@ impl Table {
             extra_head += " WAL bytes/event |";
             extra_rule += "---:|";
         }
-        let blanks = "–|".repeat(costs as usize * 3 + wal as usize);
+        if examined {
+            extra_head += " rows examined per row returned |";
+            extra_rule += "---:|";
+        }
+        let blanks = "–|".repeat(costs as usize * 3 + wal as usize + examined as usize);
         out += &format!(
             "| system | median {} | min – max | {} |{} notes |\n|---|---:|---:|---:|{}---|\n",
             self.unit, ratio_head, extra_head, extra_rule
@@ -261,6 +278,9 @@ impl Table {
             }
             if wal {
                 extra += &format!(" {} |", fmt(percentile(&l.wal, 0.5)));
+            }
+            if examined {
+                extra += &format!(" {} |", fmt(percentile(&l.examined, 0.5)));
             }
             let ratio = match (self.ratio_detail(&l.label), &self.floor) {
                 (_, Some(f)) if f == &l.label => "1.00 (floor)".to_string(),
@@ -312,6 +332,8 @@ impl Table {
                 "server_cpu_us_per_event": l.server_us, "client_cpu_us_per_event": l.client_us,
                 "wal_bytes_per_event": l.wal, "server_cost_ratio_to_floor": self.cost_ratio(&l.label),
                 "other_cores": l.other_cores,
+                "rows_examined_per_row_returned": l.examined,
+                "rows_examined_per_row_returned_median": self.examined(&l.label),
             })).collect::<Vec<_>>(),
             "footnotes": self.footnotes,
         })

@@ -39,6 +39,9 @@ pub enum Sys {
     MessageDb,
     /// Message DB with a category per writer, so writers do not share its category lock.
     MessageDbOwnCategory,
+    /// angzarr's own PostgreSQL backend (bench/sql/angzarr_pg_store.sql): the writer stamps the
+    /// sequence, the primary key refuses a stale one (23505); batches are one multi-row INSERT.
+    AngzarrPg,
 }
 
 impl Sys {
@@ -54,6 +57,7 @@ impl Sys {
             Sys::EventCore => "eventcore-postgres 2.1.0",
             Sys::MessageDb => "Message DB 1.3.1 (one category)",
             Sys::MessageDbOwnCategory => "Message DB 1.3.1 (category per writer)",
+            Sys::AngzarrPg => "angzarr PostgreSQL backend (caller-stamped sequence)",
         }
     }
 
@@ -108,6 +112,8 @@ pub struct Batch {
     pub types: Vec<String>,
     pub payloads: Vec<Vec<u8>>,
     pub json: Vec<String>,
+    /// The angzarr backend's INSERT for this many events (one VALUES row per event).
+    pub apg_sql: String,
 }
 
 impl Batch {
@@ -116,6 +122,7 @@ impl Batch {
             types: vec![EVENT_TYPE.to_string(); n],
             payloads: vec![PAYLOAD.as_bytes().to_vec(); n],
             json: vec![PAYLOAD.to_string(); n],
+            apg_sql: apg_insert(n),
         }
     }
     pub fn len(&self) -> usize {
@@ -247,6 +254,31 @@ const MDB_MANY: &str = "SELECT count(message_store.write_message(u.id, $1, u.t, 
        CASE WHEN u.n = 1 THEN $2::bigint END)) \
        FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(id, t, d, n)";
 
+/// created_at of angzarr's backend: text, RFC 3339 in UTC, as its writer stamps it.
+pub const APG_NOW: &str = r#"to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"#;
+
+/// The angzarr backend's append of `n` events as one multi-row INSERT: $1 domain, $2 root (text),
+/// then (sequence, event_data) per event. The caller stamps every sequence.
+fn apg_insert(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                "($1, 'angzarr', $2, ${}, {APG_NOW}, ${})",
+                3 + 2 * i,
+                4 + 2 * i
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO angzarr_pg.events (domain, edition, root, sequence, created_at, event_data) VALUES {}",
+        rows.join(", ")
+    )
+}
+
+/// The angzarr backend's head of an aggregate (its writers' refresh after a 23505).
+const APG_HEAD: &str = "SELECT coalesce(max(sequence) + 1, 0)::bigint FROM angzarr_pg.events \
+     WHERE domain = $1 AND edition = 'angzarr' AND root = $2";
+
 fn naive(sql: &str) -> String {
     sql.replace("angzarr.events", "naive.events")
 }
@@ -258,7 +290,7 @@ fn classify(sys: Sys, r: Result<(), sqlx::Error>) -> Result<Outcome> {
         Err(sqlx::Error::Database(db)) => {
             let code = db.code().map(|c| c.to_string()).unwrap_or_default();
             let conflict = match sys {
-                Sys::Floor => code == "23505",
+                Sys::Floor | Sys::AngzarrPg => code == "23505",
                 Sys::MessageDb | Sys::MessageDbOwnCategory => {
                     code == "P0001" && db.message().starts_with("Wrong expected version")
                 }
@@ -357,6 +389,15 @@ pub async fn append(sys: Sys, c: &mut Conn, a: &Agg, b: &Batch) -> Result<Outcom
                 .await
                 .map(drop)
         }
+        Sys::AngzarrPg => {
+            let mut q = sqlx::query(&b.apg_sql)
+                .bind(DOMAIN)
+                .bind(a.root.to_string());
+            for (i, p) in b.payloads.iter().enumerate() {
+                q = q.bind((a.next + i as i64) as i32).bind(p);
+            }
+            q.execute(&mut *pg).await.map(drop)
+        }
         Sys::EventCore => return ec::append(c.ec()?, &a.stream, a.next, b.len()).await,
         Sys::OursClient => {
             let h = c
@@ -371,7 +412,13 @@ pub async fn append(sys: Sys, c: &mut Conn, a: &Agg, b: &Batch) -> Result<Outcom
 
 /// The aggregate's next sequence as the store has it now (a writer's refresh after a conflict).
 pub async fn head(sys: Sys, c: &mut Conn, a: &Agg) -> Result<i64> {
-    let next: i64 = if let Some(table) = sys.table() {
+    let next: i64 = if sys == Sys::AngzarrPg {
+        sqlx::query_scalar(APG_HEAD)
+            .bind(DOMAIN)
+            .bind(a.root.to_string())
+            .fetch_one(&mut c.pg)
+            .await?
+    } else if let Some(table) = sys.table() {
         let sql = format!(
             "SELECT coalesce(max(sequence) + 1, 0) FROM {table} WHERE domain = $1 AND edition = 'angzarr' AND root = $2"
         );
@@ -398,7 +445,15 @@ pub async fn head(sys: Sys, c: &mut Conn, a: &Agg) -> Result<i64> {
 
 /// (events, gap-free?) of one aggregate: positions are exactly 0..n (1..n for eventcore).
 pub async fn gap_free(sys: Sys, c: &mut Conn, a: &Agg) -> Result<(i64, bool)> {
-    let (sql, key): (String, String) = if let Some(table) = sys.table() {
+    let (sql, key): (String, String) = if sys == Sys::AngzarrPg {
+        (
+            "SELECT count(*), count(DISTINCT sequence), coalesce(min(sequence), 0)::bigint, \
+                    coalesce(max(sequence), -1)::bigint \
+               FROM angzarr_pg.events WHERE domain = 'bench' AND edition = 'angzarr' AND root = $1"
+                .into(),
+            a.root.to_string(),
+        )
+    } else if let Some(table) = sys.table() {
         (
             format!(
                 "SELECT count(*), count(DISTINCT sequence), coalesce(min(sequence), 0), coalesce(max(sequence), -1) \
@@ -466,6 +521,19 @@ pub async fn load(sys: Sys, c: &mut Conn, a: &mut Agg, n: i64) -> Result<()> {
                 .execute(&mut c.pg)
                 .await?;
         }
+        Sys::AngzarrPg => {
+            sqlx::query(&format!(
+                "INSERT INTO angzarr_pg.events (domain, edition, root, sequence, created_at, event_data) \
+                 SELECT $1, 'angzarr', $2, $3 + g, {APG_NOW}, $4 FROM generate_series(0, $5 - 1) g"
+            ))
+            .bind(DOMAIN)
+            .bind(a.root.to_string())
+            .bind(a.next as i32)
+            .bind(payload)
+            .bind(n as i32)
+            .execute(&mut c.pg)
+            .await?;
+        }
         Sys::MessageDb | Sys::MessageDbOwnCategory => {
             sqlx::query(
                 "SELECT count(message_store.write_message(gen_random_uuid()::text, $1, $2, $3::text::jsonb)) \
@@ -517,6 +585,21 @@ pub async fn read_all(sys: Sys, c: &mut Conn, a: &Agg) -> Result<u64> {
             while let Some(row) = rows.try_next().await? {
                 let data: &str = row.try_get(1)?;
                 n += !data.is_empty() as u64;
+            }
+            return Ok(n);
+        }
+        Sys::AngzarrPg => {
+            let mut n = 0u64;
+            let mut rows = sqlx::query(
+                "SELECT sequence, created_at, event_data, correlation_id FROM angzarr_pg.events \
+                  WHERE domain = $1 AND edition = 'angzarr' AND root = $2 AND sequence >= 0 ORDER BY sequence",
+            )
+            .bind(DOMAIN)
+            .bind(a.root.to_string())
+            .fetch(&mut c.pg);
+            while let Some(row) = rows.try_next().await? {
+                let payload: &[u8] = row.try_get(2)?;
+                n += !payload.is_empty() as u64;
             }
             return Ok(n);
         }
