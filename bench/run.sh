@@ -126,4 +126,6 @@ BENCH_OUT="$OUT" \
 
 { echo "# angzarr_store benchmark run"; echo; cat "$HEADER"; echo; cat "$OUT/driver.md"; } >"$OUT/results.md"
 cat "$OUT/results.md"
+# The book's charts (docs/src/benchmarks/charts/) from this run's results.
+python3 "$BENCH/charts.py" "$OUT/results.json"
 log "results in $OUT/results.md and $OUT/results.json"

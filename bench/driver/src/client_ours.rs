@@ -20,7 +20,6 @@ mod imp {
     };
     use anyhow::{anyhow, Result};
     use futures::TryStreamExt;
-    use sqlx::postgres::PgPoolOptions;
     use uuid::Uuid;
 
     /// A client store on a pool of one connection, used the way its documentation shows:
@@ -29,15 +28,15 @@ mod imp {
         store: EventStore,
     }
 
+    /// Built with the client's own builder, as its documentation shows (the pool settings a
+    /// user gets: one connection here, no ping before each use).
     pub async fn connect(url: &str) -> Result<Handle> {
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
+        let store = EventStore::builder()
+            .with_max_connections(1)
+            .with_min_connections(1)
             .connect(url)
             .await?;
-        Ok(Handle {
-            store: EventStore::new(pool),
-        })
+        Ok(Handle { store })
     }
 
     /// The server process behind the pool's single connection.
@@ -57,13 +56,12 @@ mod imp {
         b: &'a Batch,
     ) -> futures::future::BoxFuture<'a, Result<Outcome>> {
         Box::pin(async move {
-            let append = Append::new(AggregateId::new(domain, root), Expected::Next(next))
-                .events(
-                    b.types
-                        .iter()
-                        .zip(&b.payloads)
-                        .map(|(t, p)| NewEvent::new(t.as_str(), p.clone())),
-                );
+            let append = Append::new(AggregateId::new(domain, root), Expected::Next(next)).events(
+                b.types
+                    .iter()
+                    .zip(&b.payloads)
+                    .map(|(t, p)| NewEvent::new(t.as_str(), p.clone())),
+            );
             match h.store.append(h.store.pool(), &append).await {
                 Ok(_) => Ok(Outcome::Appended),
                 Err(Error::SequenceConflict { .. }) => Ok(Outcome::Conflict),
@@ -74,9 +72,10 @@ mod imp {
 
     /// Streams the whole aggregate through `EventStore::read_stream`; returns (events, bytes).
     pub async fn read_all(h: &mut Handle, domain: &str, root: Uuid) -> Result<(u64, u64)> {
-        let mut events = h
-            .store
-            .read_stream(h.store.pool(), ReadStream::new(AggregateId::new(domain, root)));
+        let mut events = h.store.read_stream(
+            h.store.pool(),
+            ReadStream::new(AggregateId::new(domain, root)),
+        );
         let (mut n, mut bytes) = (0u64, 0u64);
         while let Some(e) = events.try_next().await? {
             n += 1;

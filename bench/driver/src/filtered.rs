@@ -268,14 +268,21 @@ pub async fn group_reads(cfg: &Config) -> Result<Table> {
     }
     let mut c = Conn::open(&cfg.growth_url, Sys::Floor).await?;
     let t0 = Instant::now();
-    let create: String = sqlx::query_scalar("SELECT angzarr.feed_group_index_sql($1)")
-        .bind(GROUP)
-        .fetch_one(&mut c.pg)
-        .await?;
-    sqlx::raw_sql(&create).execute(&mut c.pg).await?;
+    // The index statement and the ANALYZE that follows it, as a psql user runs them (\gexec).
+    let statements: Vec<String> =
+        sqlx::query_scalar("SELECT * FROM angzarr.feed_group_index_sql($1)")
+            .bind(GROUP)
+            .fetch_all(&mut c.pg)
+            .await?;
+    for statement in &statements {
+        sqlx::raw_sql(statement).execute(&mut c.pg).await?;
+    }
     let ours_build = t0.elapsed().as_secs_f64();
     let t0 = Instant::now();
     sqlx::raw_sql(FLOOR_GROUP_INDEX).execute(&mut c.pg).await?;
+    sqlx::raw_sql("ANALYZE floor.events")
+        .execute(&mut c.pg)
+        .await?;
     let floor_build = t0.elapsed().as_secs_f64();
     checkpoint(&cfg.growth_url).await?;
     let readers = [
@@ -304,8 +311,9 @@ pub async fn group_reads(cfg: &Config) -> Result<Table> {
         },
     ];
     let mut t = run_table(cfg, t, &readers).await?;
+    let create = statements.join("; ");
     t.footnotes.push(format!(
-        "The group index is `{create}` (built in {ours_build:.1} s; the floor's copy in {floor_build:.1} s). \
+        "The group index is `{create}` (built in {ours_build:.1} s with its ANALYZE; the floor's copy in {floor_build:.1} s). \
          The line without it drops the index inside the measured transaction and rolls back, so \
          both lines run in the same rounds on the same store. Rows examined: as in W9a."
     ));
