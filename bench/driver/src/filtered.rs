@@ -80,7 +80,11 @@ async fn pass(c: &mut Conn, r: &Reader, limit: u64) -> Result<Pass> {
     let (mut tx_pos, mut pos) = r.start;
     let mut rows = 0u64;
     loop {
+        // Unprepared, as angzarr_store_client reads the feed: each page is planned for its own
+        // arguments. A statement prepared once would get a generic plan after five pages, which
+        // knows neither how rare the domain is nor the group size its index was built for.
         let page = sqlx::query(r.sql)
+            .persistent(false)
             .bind(tx_pos)
             .bind(pos)
             .fetch_all(&mut *tx)
