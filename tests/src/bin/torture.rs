@@ -304,9 +304,20 @@ async fn writer(
         } else if kind < 85 && !mine.is_empty() {
             // An idempotent retry of an acknowledged append: same key, same events, any head.
             let (a, first, last) = mine[rng.gen_range(0..mine.len())].clone();
-            let got = append(&mut conn, &a, None)
-                .await
-                .with_context(|| format!("retrying {}", a.key))?;
+            // It waits for the aggregate's lock like any append, so it can be the victim a
+            // deadlock between other sessions' transactions is broken on (it waits behind them
+            // in the lock's queue), as the other single statements below can.
+            let got = match append(&mut conn, &a, None).await {
+                Ok(got) => got,
+                Err(e) if code(&e) == "40P01" => {
+                    model
+                        .lock()
+                        .unwrap()
+                        .count("deadlock victims (single statements)");
+                    continue;
+                }
+                Err(e) => return Err(anyhow::Error::from(e).context(format!("retrying {}", a.key))),
+            };
             if got != (first, last) {
                 bail!(
                     "session {session}: retry of {} returned {got:?}, the original was {:?}",
